@@ -1,0 +1,34 @@
+"""readiness: launch, hand-off and handback readiness reviews for production services."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import config, database
+from .extensions import csrf, db, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config=None):
+    """Build the app: configuration, extensions, blueprints and CLI commands."""
+    instance_path = (test_config or {}).get("INSTANCE_PATH", str(PROJECT_ROOT / "instance"))
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                instance_path=instance_path)
+    config.load(app, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=database.MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    database.configure_engine(app)
+
+    from . import audit  # noqa: F401  (registers the audit triggers on the table)
+    from .cli import register_commands
+    from .web import home
+
+    app.register_blueprint(home.bp)
+    register_commands(app)
+
+    if app.config["AUTO_MIGRATE"]:
+        database.upgrade_to_head(app)
+    return app

@@ -1,0 +1,158 @@
+"""The record: append-only, hash-chained audit entries.
+
+Every write adds an entry in the same transaction as the change. The database
+refuses UPDATE and DELETE of entries (triggers below, created with the table
+and by the migration), each entry carries the SHA-256 of its predecessor and
+of its own content, and appends are serialised so the chain cannot fork: an
+advisory lock on PostgreSQL, the unique `seq` column everywhere.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import event, select, text
+
+from .extensions import db
+from .hashing import canonical_json
+from .models import AuditEntry, Decision, Review, utcnow
+from .reviews import review_content_hash
+
+GENESIS_HASH = "0" * 64
+# Any constant will do; it names the lock that serialises appends on PostgreSQL.
+APPEND_LOCK_KEY = 7_311_046_201
+
+SQLITE_TRIGGERS = (
+    "CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry "
+    "BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END",
+    "CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry "
+    "BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END",
+)
+POSTGRESQL_TRIGGERS = (
+    "CREATE FUNCTION audit_entry_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN RAISE EXCEPTION 'audit entries are append-only'; END $$",
+    "CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry "
+    "FOR EACH ROW EXECUTE FUNCTION audit_entry_refuse_change()",
+    "CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_refuse_change()",
+)
+TRIGGERS = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRESQL_TRIGGERS}
+
+
+@event.listens_for(AuditEntry.__table__, "after_create")
+def _create_triggers(table, connection, **kw):
+    # The migration creates the same triggers; this covers metadata.create_all().
+    for statement in TRIGGERS.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+class AuditAction(StrEnum):
+    """The `subject:verb` names of audited writes."""
+
+    TEAM_CREATE = "team:create"
+    USER_CREATE = "user:create"
+    SERVICE_CREATE = "service:create"
+    SERVICE_UPDATE = "service:update"
+    CHECKLIST_SYNC = "checklist:sync"
+    REVIEW_APPROVE = "review:approve"
+
+
+def record(action, *, actor, subject, **changes):
+    """Append an audit entry for `action` on `subject` by `actor` (None: the system).
+
+    Flushes, so `subject` has its id; the caller's transaction commits both.
+    """
+    session = db.session
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+    entry = AuditEntry(
+        seq=seq,
+        created_at=utcnow(),
+        actor_id=actor.id if actor else None,
+        actor_name=actor.name if actor else "system",
+        actor_email=actor.email if actor else "",
+        action=str(action),
+        subject_type=subject.__tablename__,
+        subject_id=str(subject.id),
+        changes=json.loads(json.dumps(changes, default=_json_default)),
+        prev_hash=prev_hash,
+    )
+    entry.hash = entry_hash(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _json_default(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value)
+    raise TypeError(f"cannot record {type(value).__name__} in an audit entry")
+
+
+def entry_hash(entry):
+    """SHA-256 over the previous hash and the entry's canonical content."""
+    content = {
+        "seq": entry.seq,
+        "created_at": entry.created_at.isoformat(timespec="microseconds"),
+        "actor_id": entry.actor_id,
+        "actor_name": entry.actor_name,
+        "actor_email": entry.actor_email,
+        "action": entry.action,
+        "subject_type": entry.subject_type,
+        "subject_id": entry.subject_id,
+        "changes": entry.changes,
+    }
+    return hashlib.sha256(f"{entry.prev_hash}\n{canonical_json(content)}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    message: str
+
+    def __str__(self):
+        return f"{self.where}: {self.message}"
+
+
+def verify():
+    """Re-check the audit chain and every sign-off's content hash; return the problems."""
+    problems = []
+    expected_seq, prev_hash = 1, GENESIS_HASH
+    entries = db.session.scalars(
+        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
+    )
+    for entry in entries:
+        where = f"audit entry {entry.seq}"
+        if entry.seq != expected_seq:
+            problems.append(Problem(where, f"expected entry {expected_seq} here: entries missing"))
+        if entry.prev_hash != prev_hash:
+            problems.append(Problem(where, "does not follow the entry before it"))
+        if entry_hash(entry) != entry.hash:
+            problems.append(Problem(where, f"content altered ({entry.action})"))
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+    approvals = db.session.scalars(
+        select(Decision).where(Decision.verdict == "approve").order_by(Decision.id)
+    )
+    for decision in approvals:
+        review = decision.review
+        actual = review_content_hash(review)
+        where = f"review {review.id}"
+        if decision.content_hash != actual:
+            problems.append(Problem(where, "answers changed after sign-off"))
+        if review.content_hash is not None and review.content_hash != decision.content_hash:
+            problems.append(Problem(where, "stored content hash differs from the sign-off"))
+    for review in db.session.scalars(
+        select(Review).where(Review.state == "approved", ~Review.decisions.any(
+            Decision.verdict == "approve"))
+    ):
+        problems.append(Problem(f"review {review.id}", "approved without a sign-off"))
+    return problems

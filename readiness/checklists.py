@@ -1,0 +1,374 @@
+"""Checklist files: YAML -> frozen, validated models, or `file:line: message` errors.
+
+Pure: no Flask, no database. What the database already holds comes in as a
+mapping of checklist id -> `SyncedVersion`, so the rules "the version may not go
+down" and "changed content needs a new version" are checked here too.
+
+How: `yaml.compose` keeps every node's line; duplicate keys are found on that
+node tree (PyYAML's loaders silently keep the last one); the constructed data
+is validated by strict pydantic models; each error's location is mapped back
+to the line of its node. Every error of a file is reported, not only the first.
+"""
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .hashing import content_hash
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+FACT_PATTERN = r"^[a-z][a-z0-9_]*$"
+STAGES = ("launch", "handoff", "handback")
+EVIDENCE_KINDS = ("none", "text", "link")
+OPERATORS = ("<", "<=", "==", ">=", ">", "!=")
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
+FactName = Annotated[str, StringConstraints(pattern=FACT_PATTERN, max_length=64)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Check(_Strict):
+    """An automated check: the latest `fact` compared with `value` by `op`."""
+
+    fact: FactName
+    op: Literal["<", "<=", "==", ">=", ">", "!="]
+    value: Annotated[float, Field(allow_inf_nan=False)]
+    max_age_days: Annotated[int, Field(ge=1)] | None = None
+
+
+class Item(_Strict):
+    id: Slug
+    title: Title
+    guidance: str = ""
+    required: bool = True
+    evidence: Literal["none", "text", "link"] = "text"
+    check: Check | None = None
+
+
+class Section(_Strict):
+    id: Slug
+    title: Title
+    description: str = ""
+    items: Annotated[list[Item], Field(min_length=1)]
+
+
+class Checklist(_Strict):
+    id: Slug
+    title: Title
+    stage: Literal["launch", "handoff", "handback"]
+    version: Annotated[int, Field(ge=1)]
+    valid_for_days: Annotated[int, Field(ge=1)] | None = None
+    description: str = ""
+    sections: Annotated[list[Section], Field(min_length=1)]
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return tuple(item for section in self.sections for item in section.items)
+
+    def content(self) -> dict:
+        """The checklist as plain JSON-able data (what is stored and hashed)."""
+        return self.model_dump(mode="json")
+
+    def content_hash(self) -> str:
+        return content_hash(self.content())
+
+
+# Which model a mapping under a given key holds, to suggest the keys it allows.
+_MODEL_UNDER = {"sections": Section, "items": Item, "check": Check}
+
+
+@dataclass(frozen=True, order=True)
+class ChecklistError:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SyncedVersion:
+    """The latest version of a checklist already in the database."""
+
+    version: int
+    content_hash: str
+    stage: str
+
+
+@dataclass
+class LoadedFile:
+    path: str
+    checklist: Checklist | None = None
+    errors: list[ChecklistError] = field(default_factory=list)
+    lines: dict[tuple, int] = field(default_factory=dict)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.checklist is not None and not self.errors
+
+    def line_of(self, *path) -> int:
+        """The line of the node at `path`, or of its nearest ancestor that exists."""
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def error(self, path, message) -> None:
+        self.errors.append(ChecklistError(self.path, self.line_of(*path), message))
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """The checklist files named by `paths`: files as given, folders' *.yaml/*.yml sorted.
+
+    :raise FileNotFoundError: for a path that does not exist.
+    """
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    return found
+
+
+def load_all(paths: Iterable[str | Path], synced: Mapping[str, SyncedVersion] = {}):
+    """Load and validate every file, including the rules across files and versions."""
+    loaded = [parse_file(path) for path in paths]
+    first_seen: dict[str, LoadedFile] = {}
+    for file in loaded:
+        if file.checklist is None:
+            continue
+        checklist = file.checklist
+        if checklist.id in first_seen:
+            other = first_seen[checklist.id]
+            file.error(
+                ("id",),
+                f"checklist id '{checklist.id}' is already used by "
+                f"{other.path}:{other.line_of('id')}",
+            )
+        else:
+            first_seen[checklist.id] = file
+        _check_against_synced(file, synced.get(checklist.id))
+    for file in loaded:
+        file.errors.sort()
+    return loaded
+
+
+def _check_against_synced(file: LoadedFile, known: SyncedVersion | None) -> None:
+    checklist = file.checklist
+    if known is None:
+        return
+    if checklist.version < known.version:
+        file.error(
+            ("version",),
+            f"version {checklist.version} is lower than version {known.version} "
+            "already synced: versions only go up",
+        )
+    elif checklist.version == known.version and checklist.content_hash() != known.content_hash:
+        file.error(
+            ("version",),
+            f"the content changed but the version is still {checklist.version}: "
+            f"bump it to {known.version + 1}",
+        )
+    if checklist.stage != known.stage:
+        file.error(
+            ("stage",),
+            f"stage changed from '{known.stage}' to '{checklist.stage}': a checklist keeps "
+            "its stage; give the new one its own id",
+        )
+
+
+def parse_file(path: str | Path) -> LoadedFile:
+    """Read and validate one file on its own."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return LoadedFile(name, errors=[ChecklistError(name, 1, f"not UTF-8 text: {exc.reason}")])
+    except OSError as exc:
+        return LoadedFile(name, errors=[ChecklistError(name, 1, f"cannot read: {exc.strerror}")])
+    return parse(text, name)
+
+
+def parse(text: str, filename: str) -> LoadedFile:
+    """Validate the YAML `text` of a checklist file named `filename`."""
+    file = LoadedFile(filename)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            file.error((), "the file is empty: expected a checklist (id, title, stage, …)")
+            return file
+        _record_lines(node, (), file)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and (mark.index >= len(text.rstrip()) or mark.line > text.count("\n")):
+            # "found end of stream": point at where the unfinished thing began.
+            mark = exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = " ".join(filter(None, (exc.context, exc.problem)))
+        file.errors.append(ChecklistError(filename, line, f"YAML syntax error: {problem}"))
+        return file
+    except yaml.YAMLError as exc:
+        file.errors.append(ChecklistError(filename, 1, f"YAML error: {exc}"))
+        return file
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        file.error((), f"expected a mapping of keys (id, title, stage, …), not {_describe(data)}")
+        return file
+    _check_unique_ids(data, file)
+    try:
+        checklist = Checklist.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            file.error(error["loc"], _message(error))
+    else:
+        if not file.errors:
+            file.checklist = checklist
+    file.errors.sort()
+    return file
+
+
+def _record_lines(node, path, file: LoadedFile) -> None:
+    """Note every node's line under its path; report duplicate and non-string keys."""
+    file.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            line = key.start_mark.line + 1
+            if key.tag == "tag:yaml.org,2002:merge":
+                continue
+            if not isinstance(key, yaml.ScalarNode):
+                file.errors.append(ChecklistError(file.path, line, "keys must be plain words"))
+                continue
+            if key.value in seen:
+                file.errors.append(ChecklistError(
+                    file.path, line,
+                    f"duplicate key '{key.value}' (first at line {seen[key.value]})",
+                ))
+                continue
+            seen[key.value] = line
+            file.lines[(*path, key.value)] = line
+            _record_lines(value, (*path, key.value), file)
+            file.lines[(*path, key.value)] = line
+    elif isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            _record_lines(child, (*path, index), file)
+
+
+def _check_unique_ids(data: dict, file: LoadedFile) -> None:
+    """Section ids unique in the checklist, item ids unique across all its sections.
+
+    Works on the raw data, so these errors are reported beside any others.
+    """
+    sections: dict[str, int] = {}
+    items: dict[str, int] = {}
+    for s, section in _mappings(data.get("sections")):
+        path = ("sections", s, "id")
+        if _is_hashable(section.get("id")):
+            if section["id"] in sections:
+                file.error(path, f"duplicate section id '{section['id']}' "
+                                 f"(first at line {sections[section['id']]})")
+            else:
+                sections[section["id"]] = file.line_of(*path)
+        for i, item in _mappings(section.get("items")):
+            path = ("sections", s, "items", i, "id")
+            if not _is_hashable(item.get("id")):
+                continue
+            if item["id"] in items:
+                file.error(path, f"duplicate item id '{item['id']}' (first at line "
+                                 f"{items[item['id']]}): item ids are unique across all sections")
+            else:
+                items[item["id"]] = file.line_of(*path)
+
+
+def _mappings(value):
+    """(index, mapping) for each mapping in `value` when it is a list."""
+    if isinstance(value, list):
+        yield from ((i, v) for i, v in enumerate(value) if isinstance(v, dict))
+
+
+def _is_hashable(value) -> bool:
+    return isinstance(value, str | int | float | bool)
+
+
+_TYPE_NAMES = {
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "model_type": "a mapping of keys",
+    "dict_type": "a mapping of keys",
+}
+
+
+def _message(error) -> str:
+    """A sentence a checklist author understands, for one pydantic error."""
+    loc = error["loc"]
+    names = [part for part in loc if isinstance(part, str)]
+    key = names[-1] if names else "checklist"
+    kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx", {})
+    if kind == "missing":
+        return f"missing field '{key}'"
+    if kind == "extra_forbidden":
+        model = _MODEL_UNDER.get(names[-2], Checklist) if len(names) > 1 else Checklist
+        allowed = list(model.model_fields)
+        hint = difflib.get_close_matches(key, allowed, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        return f"unknown key '{key}' (allowed: {', '.join(allowed)}){suggestion}"
+    if kind in _TYPE_NAMES:
+        message = f"'{key}' must be {_TYPE_NAMES[kind]}, not {_describe(value)}"
+        if isinstance(value, bool) and kind == "string_type":
+            message += " (YAML reads yes/no/on/off/true/false as booleans: quote the text)"
+        return message
+    if kind == "literal_error":
+        return f"'{key}' must be one of {ctx.get('expected', '')}, not {_describe(value)}"
+    if kind == "string_pattern_mismatch":
+        if ctx.get("pattern") == FACT_PATTERN:
+            return (f"'{key}' must be a fact name (lowercase letters, digits and '_', "
+                    f"starting with a letter), not {_describe(value)}")
+        return (f"'{key}' must be a slug (lowercase letters, digits and '-', starting with "
+                f"a letter or digit), not {_describe(value)}")
+    if kind in ("too_short", "string_too_short"):
+        return f"'{key}' must not be empty"
+    if kind in ("too_long", "string_too_long"):
+        return f"'{key}' is too long (at most {ctx.get('max_length')} characters)"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"'{key}' must be at least {ctx.get('ge', ctx.get('gt'))}, not {_describe(value)}"
+    if kind == "finite_number":
+        return f"'{key}' must be a finite number, not {_describe(value)}"
+    return f"'{key}': {error['msg']}"
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

@@ -1,0 +1,147 @@
+"""Flask commands: checklists validate|sync, teams, users, audit verify, demo."""
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from . import audit, checklists, operations
+from .extensions import db
+from .models import ROLES
+
+
+def register_commands(app):
+    app.cli.add_command(checklists_group)
+    app.cli.add_command(teams_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(audit_group)
+    from .demo import demo_command
+
+    app.cli.add_command(demo_command)
+
+
+def _default_paths(paths):
+    return paths or (current_app.config["CHECKLISTS_DIR"],)
+
+
+def _discover_or_exit(paths):
+    try:
+        return checklists.discover(paths)
+    except FileNotFoundError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
+
+checklists_group = AppGroup("checklists", help="Validate checklist files and load them.")
+
+
+@checklists_group.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path())
+def validate_command(paths):
+    """Check checklist YAML files without changing anything.
+
+    PATHS are files or folders (default: the checklists/ folder). Prints one
+    `file:line: message` per error, also comparing each file with the version
+    already synced (a version may not go down; changed content needs a new
+    version). Exits 0 when every file is valid, 1 otherwise.
+    """
+    files = _discover_or_exit(_default_paths(paths))
+    loaded = checklists.load_all(files, operations.synced_versions())
+    errors = [error for file in loaded for error in file.errors]
+    for error in errors:
+        click.echo(str(error))
+    bad = sum(1 for file in loaded if file.errors)
+    if errors:
+        click.echo(f"{len(errors)} error(s) in {bad} of {len(loaded)} file(s).", err=True)
+        sys.exit(1)
+    click.echo(f"{len(loaded)} checklist file(s) valid.", err=True)
+
+
+@checklists_group.command("sync")
+@click.argument("paths", nargs=-1, type=click.Path())
+def sync_command(paths):
+    """Load valid checklist files into the database as new versions.
+
+    PATHS are files or folders (default: the checklists/ folder). A file whose
+    version is already stored with the same content is left alone; an invalid
+    file is reported as `file:line: message` and never replaces the version
+    already stored. Exits 1 if any file had an error.
+    """
+    files = _discover_or_exit(_default_paths(paths))
+    result = operations.sync_checklists(files)
+    db.session.commit()
+    for version in result.added:
+        click.echo(f"{version.checklist_id}: version {version.version} stored")
+    for checklist_id in result.unchanged:
+        click.echo(f"{checklist_id}: unchanged")
+    for error in result.errors:
+        click.echo(str(error))
+    if result.errors:
+        click.echo(f"{len(result.errors)} error(s); those files were not loaded.", err=True)
+        sys.exit(1)
+
+
+teams_group = AppGroup("teams", help="Manage feature teams.")
+
+
+@teams_group.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The team's display name.")
+def create_team_command(slug, name):
+    """Add a feature team with the short id SLUG (lowercase letters, digits, '-')."""
+    try:
+        operations.create_team(slug=slug, name=name)
+    except operations.InvalidInput as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Team {slug} created.")
+
+
+users_group = AppGroup("users", help="Manage user accounts.")
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name, as shown in the app.")
+@click.option("--password", help="The password; asked for (hidden) when not given.")
+@click.option("--role", "roles", multiple=True, metavar="ROLE",
+              help=f"One of {', '.join(ROLES)}: a consultant decides reviews, an ops_lead "
+                   "hands services over and back, an admin manages users and teams. "
+                   "Repeat for several.")
+@click.option("--team", "teams", multiple=True, metavar="SLUG",
+              help="A team the user belongs to. Repeat for several.")
+def create_user_command(email, name, password, roles, teams):
+    """Add a user who signs in with EMAIL.
+
+    Example: flask --app app users create ana@example.com --name "Ana Lima"
+    --role consultant --team payments
+    """
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        operations.create_user(email=email, name=name, password=password, roles=roles,
+                               team_slugs=teams)
+    except operations.InvalidInput as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"User {email.strip().lower()} created.")
+
+
+audit_group = AppGroup("audit", help="Check the record of changes.")
+
+
+@audit_group.command("verify")
+def verify_command():
+    """Re-check the audit chain and every sign-off's content hash.
+
+    Prints each entry or review that does not match and exits 1 if anything
+    was altered behind the app's back; exits 0 when the record is intact.
+    """
+    problems = audit.verify()
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s): the record was altered.", err=True)
+        sys.exit(1)
+    click.echo("The audit chain and all sign-offs are intact.")

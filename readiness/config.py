@@ -1,0 +1,59 @@
+"""Configuration: defaults, then the environment, read when the app is created."""
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULTS = {
+    "CHECKLISTS_DIR": None,  # set in load(): <project>/checklists
+    "AUTO_MIGRATE": True,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "PASSWORD_HASH_METHOD": "scrypt",
+}
+
+
+def load(app, test_config=None):
+    """Fill `app.config` from defaults, the environment and `test_config`, in that order."""
+    app.config.from_mapping(DEFAULTS)
+    app.config["CHECKLISTS_DIR"] = str(Path(app.root_path).parent / "checklists")
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if "SQLALCHEMY_DATABASE_URI" not in app.config:
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
+            os.environ.get("DATABASE_URL"), instance
+        )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret_key(instance)
+
+
+def database_url(url, instance):
+    """The SQLAlchemy URL for `DATABASE_URL`; SQLite under instance/ when unset."""
+    if not url:
+        return f"sqlite:///{instance / 'readiness.sqlite'}"
+    # Hosted PostgreSQL hands out postgres:// URLs; use the psycopg 3 driver for them.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance):
+    """A secret key generated once and kept in instance/secret_key (mode 0600)."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return key

@@ -1,0 +1,58 @@
+"""Engine settings and bringing the schema up to the latest migration."""
+
+import fcntl
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+
+from .extensions import db
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+# Names the PostgreSQL advisory lock that lets one app server migrate at a time.
+MIGRATION_LOCK_KEY = 7_311_046_202
+
+
+def configure_engine(app):
+    """SQLite: WAL, a busy timeout and enforced foreign keys on every connection."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def upgrade_to_head(app):
+    """Bring an empty or older database up to the latest migration, one server at a time."""
+    with app.app_context(), _migration_lock(app):
+        upgrade(directory=MIGRATIONS_DIR)
+
+
+@contextmanager
+def _migration_lock(app):
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY}
+                )
+                connection.commit()
+    elif engine.url.database and engine.url.database != ":memory:":
+        lock_path = Path(engine.url.database).with_suffix(".migrate-lock")
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+    else:
+        yield

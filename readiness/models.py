@@ -1,0 +1,290 @@
+"""The data model: one class per concept of DESIGN.md, typed SQLAlchemy 2 style.
+
+Enum-like values are lowercase strings guarded by CHECK constraints; every
+timestamp is timezone-aware UTC and its name ends in `_at`.
+"""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+SERVICE_STATES = ("development", "self_managed", "ops_managed", "retired")
+REVIEW_STATES = ("draft", "submitted", "changes_requested", "approved", "withdrawn")
+ANSWER_STATUSES = ("met", "not_met", "not_applicable")
+VERDICTS = ("approve", "request_changes")
+EVENT_KINDS = ("launch", "handoff", "handback", "retire")
+STAGES = ("launch", "handoff", "handback")
+ROLES = ("consultant", "ops_lead", "admin")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=f"{column}_valid")
+
+
+team_membership = Table(
+    "team_membership",
+    db.metadata,
+    Column("team_id", ForeignKey("team.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Team(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list["User"]] = relationship(
+        secondary=team_membership, back_populates="teams", order_by="User.name"
+    )
+    services: Mapped[list["Service"]] = relationship(back_populates="team")
+
+    def __repr__(self) -> str:
+        return f"<Team {self.slug}>"
+
+
+class User(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    is_consultant: Mapped[bool] = mapped_column(default=False)
+    is_ops_lead: Mapped[bool] = mapped_column(default=False)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_disabled: Mapped[bool] = mapped_column(default=False)
+    # Rotated on logout and password change so a copied session cookie stops working.
+    session_nonce: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    teams: Mapped[list[Team]] = relationship(
+        secondary=team_membership, back_populates="members", order_by="Team.name"
+    )
+
+    @property
+    def roles(self) -> list[str]:
+        return [role for role in ROLES if getattr(self, f"is_{role}")]
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Service(db.Model):
+    __table_args__ = (
+        one_of("state", SERVICE_STATES),
+        CheckConstraint("tier BETWEEN 1 AND 3", name="tier_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    tier: Mapped[int] = mapped_column(default=2)
+    state: Mapped[str] = mapped_column(String(20), default="development", index=True)
+    repo_url: Mapped[str | None] = mapped_column(String(500))
+    runbook_url: Mapped[str | None] = mapped_column(String(500))
+    dashboard_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    team: Mapped[Team] = relationship(back_populates="services")
+    reviews: Mapped[list["Review"]] = relationship(back_populates="service")
+
+    def __repr__(self) -> str:
+        return f"<Service {self.slug} {self.state}>"
+
+
+class ChecklistVersion(db.Model):
+    """One synced version of a checklist file; reviews point at the exact version."""
+
+    __table_args__ = (
+        UniqueConstraint("checklist_id", "version", name="uq_checklist_version_id_version"),
+        one_of("stage", STAGES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checklist_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int]
+    stage: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    valid_for_days: Mapped[int | None]
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_path: Mapped[str] = mapped_column(String(500))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ChecklistVersion {self.checklist_id} v{self.version}>"
+
+
+class Review(db.Model):
+    __table_args__ = (one_of("state", REVIEW_STATES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_version.id"))
+    state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of the frozen review, stored when it is approved.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    service: Mapped[Service] = relationship(back_populates="reviews")
+    checklist_version: Mapped[ChecklistVersion] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    answers: Mapped[list["Answer"]] = relationship(
+        back_populates="review", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+    decisions: Mapped[list["Decision"]] = relationship(
+        back_populates="review", order_by="Decision.created_at"
+    )
+
+
+class Answer(db.Model):
+    __table_args__ = (
+        UniqueConstraint("review_id", "item_id", name="uq_answer_review_item"),
+        one_of("status", ANSWER_STATUSES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    review: Mapped[Review] = relationship(back_populates="answers")
+    answered_by: Mapped[User | None] = relationship()
+
+
+class Decision(db.Model):
+    __table_args__ = (one_of("verdict", VERDICTS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    verdict: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # {item_id: comment} for item-level remarks.
+    item_comments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # For an approval: SHA-256 of the review content signed off.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    review: Mapped[Review] = relationship(back_populates="decisions")
+    consultant: Mapped[User | None] = relationship()
+
+
+class Fact(db.Model):
+    __table_args__ = (
+        UniqueConstraint("service_id", "name", "observed_at", name="uq_fact_service_name_time"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(120), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    service: Mapped[Service] = relationship()
+
+
+class ManagementEvent(db.Model):
+    """A change of who supports a service: launch, handoff, handback or retire."""
+
+    __table_args__ = (
+        one_of("kind", EVENT_KINDS),
+        Index("ix_management_event_service_created", "service_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"))
+    # Handback only: the facts that prompted it, the failing criteria and the way back.
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    failing_items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    return_conditions: Mapped[str] = mapped_column(Text, default="")
+    return_items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    service: Mapped[Service] = relationship()
+    actor: Mapped[User | None] = relationship()
+    review: Mapped[Review | None] = relationship()
+
+
+class AuditEntry(db.Model):
+    """An append-only, hash-chained record of one write.
+
+    The database refuses UPDATE and DELETE (see audit.py). `actor_id` has no
+    foreign key on purpose: the entry outlives the user, and a cascading
+    SET NULL would be an UPDATE the triggers refuse.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None]
+    actor_name: Mapped[str] = mapped_column(String(120))
+    actor_email: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""Web pages, one blueprint per area."""

@@ -1,0 +1,70 @@
+"""Plain functions that make model objects with sensible defaults, through the operations."""
+
+import itertools
+
+from readiness import operations
+from readiness.audit import AuditAction, record
+from readiness.extensions import db
+from readiness.models import Answer, ChecklistVersion, Decision, Review, utcnow
+from readiness.reviews import review_content_hash
+
+_counter = itertools.count(1)
+
+
+def make_team(slug=None, name=None):
+    n = next(_counter)
+    return operations.create_team(slug=slug or f"team-{n}", name=name or f"Team {n}")
+
+
+def make_user(email=None, name=None, roles=(), teams=(), password="correct horse"):  # noqa: S107
+    n = next(_counter)
+    return operations.create_user(
+        email=email or f"user{n}@example.com", name=name or f"User {n}", password=password,
+        roles=roles, team_slugs=[team.slug for team in teams],
+    )
+
+
+def make_service(slug=None, name=None, team=None, tier=2, state="development"):
+    n = next(_counter)
+    service = operations.create_service(
+        slug=slug or f"service-{n}", name=name or f"Service {n}", team=team or make_team(),
+        tier=tier,
+    )
+    service.state = state
+    return service
+
+
+def make_checklist_version(checklist_id="launch-readiness", version=1, stage="launch"):
+    content = {
+        "id": checklist_id, "title": "Launch", "stage": stage, "version": version,
+        "sections": [{"id": "s", "title": "S", "items": [{"id": "pager-load", "title": "P"}]}],
+    }
+    row = ChecklistVersion(checklist_id=checklist_id, version=version, stage=stage,
+                           title="Launch", content=content, content_hash="0" * 64,
+                           source_path="test.yaml")
+    db.session.add(row)
+    return row
+
+
+def make_review(service=None, checklist_version=None, state="draft", answers=()):
+    """A review with `answers` as (item_id, status, evidence) tuples.
+
+    state="approved" adds a consultant's sign-off with the content hash, as approval does.
+    """
+    review = Review(service=service or make_service(),
+                    checklist_version=checklist_version or make_checklist_version(),
+                    state=state)
+    for item_id, status, evidence in answers:
+        review.answers.append(Answer(item_id=item_id, status=status, evidence=evidence))
+    db.session.add(review)
+    db.session.flush()
+    if state == "approved":
+        consultant = make_user(roles=("consultant",))
+        review.content_hash = review_content_hash(review)
+        review.approved_at = utcnow()
+        decision = Decision(review=review, consultant=consultant, verdict="approve",
+                            content_hash=review.content_hash)
+        db.session.add(decision)
+        record(AuditAction.REVIEW_APPROVE, actor=consultant, subject=review,
+               content_hash=review.content_hash)
+    return review

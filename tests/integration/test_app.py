@@ -1,0 +1,71 @@
+"""The app factory: configuration from the environment, the overview page, the demo."""
+
+import stat
+
+from sqlalchemy import func, select
+
+from readiness import create_app
+from readiness.config import database_url
+from readiness.extensions import db
+from readiness.models import Service, User
+
+from ..factories import make_service, make_team
+
+
+def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    config = {"INSTANCE_PATH": str(tmp_path / "instance"), "AUTO_MIGRATE": False,
+              "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    first = create_app(dict(config)).config["SECRET_KEY"]
+    second = create_app(dict(config)).config["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    key_file = tmp_path / "instance" / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert create_app(dict(config)).config["SECRET_KEY"] == "from-the-environment"
+
+
+def test_database_url_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "AUTO_MIGRATE": False})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'env.sqlite'}"
+    monkeypatch.delenv("DATABASE_URL")
+    default = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "AUTO_MIGRATE": False})
+    assert default.config["SQLALCHEMY_DATABASE_URI"] == (
+        f"sqlite:///{tmp_path / 'instance' / 'readiness.sqlite'}")
+
+
+def test_postgres_urls_use_the_psycopg_driver(tmp_path):
+    assert database_url("postgres://u@h/db", tmp_path) == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql://u@h/db", tmp_path) == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql+psycopg:///db", tmp_path) == "postgresql+psycopg:///db"
+
+
+def test_session_cookie_settings(app):
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_the_overview_lists_services_by_state_escaped(client, app):
+    team = make_team(name="Payments")
+    make_service(slug="ledger", name="Ledger <b>main</b>", team=team, state="ops_managed")
+    db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert "Ledger &lt;b&gt;main&lt;/b&gt;" in page
+    ops = page.index("Ops-managed")
+    assert ops < page.index("Ledger &lt;b&gt;") < page.index("Retired")
+
+
+def test_demo_fills_an_empty_database_once(app, runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    emails = set(db.session.scalars(select(User.email)))
+    assert {"team@example.com", "consultant@example.com", "lead@example.com",
+            "admin@example.com"} <= emails
+    states = set(db.session.scalars(select(Service.state)))
+    assert states == {"development", "self_managed", "ops_managed", "retired"}
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0
+    assert "already has users" in again.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == len(emails)
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0

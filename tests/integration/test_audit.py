@@ -1,0 +1,154 @@
+"""The record: append-only in the database, hash-chained, verified by `flask audit verify`."""
+
+import threading
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from readiness import audit, operations
+from readiness.extensions import db
+from readiness.models import Answer, AuditEntry
+
+from ..factories import make_review, make_team, make_user
+
+
+def drop_triggers():
+    """What someone with database access could do to rewrite history."""
+    statements = {
+        "sqlite": ["DROP TRIGGER audit_entry_no_update", "DROP TRIGGER audit_entry_no_delete"],
+        "postgresql": ["DROP FUNCTION audit_entry_refuse_change() CASCADE"],
+    }[db.engine.dialect.name]
+    for statement in statements:
+        db.session.execute(text(statement))
+    db.session.commit()
+
+
+def test_each_entry_records_who_what_and_links_to_the_one_before(app):
+    admin = make_user(name="Ada", email="ada@example.com", roles=("admin",))
+    team = operations.create_team(slug="payments", name="Payments", actor=admin)
+    db.session.commit()
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [e.seq for e in entries] == [1, 2]
+    first, second = entries
+    assert first.prev_hash == audit.GENESIS_HASH
+    assert second.prev_hash == first.hash
+    assert (second.action, second.subject_type, second.subject_id) == (
+        "team:create", "team", str(team.id))
+    assert (second.actor_id, second.actor_name, second.actor_email) == (
+        admin.id, "Ada", "ada@example.com")
+    assert second.changes == {"slug": "payments", "name": "Payments"}
+    assert second.created_at.tzinfo is not None
+    assert audit.verify() == []
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_entry SET action = 'team:delete'",
+    "DELETE FROM audit_entry",
+])
+def test_the_database_refuses_to_change_or_delete_entries(app, statement):
+    make_team()
+    db.session.commit()
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(text(statement))
+    db.session.rollback()
+    assert db.session.scalar(select(AuditEntry.action)) == "team:create"
+
+
+@pytest.mark.postgres_only
+def test_postgresql_refuses_truncate(app):
+    make_team()
+    db.session.commit()
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(text("TRUNCATE audit_entry"))
+    db.session.rollback()
+
+
+def test_verify_command_passes_on_an_intact_record(runner, app):
+    make_review(state="approved", answers=[("pager-load", "met", "2 pages a week")])
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output
+
+
+def test_verify_finds_an_entry_altered_behind_the_apps_back(runner, app):
+    make_team()
+    make_team()
+    db.session.commit()
+    drop_triggers()
+    db.session.execute(text(
+        "UPDATE audit_entry SET actor_name = 'Mallory' WHERE seq = 2"))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "audit entry 2: content altered (team:create)" in result.output
+
+
+def test_verify_finds_a_deleted_entry(runner, app):
+    for _ in range(3):
+        make_team()
+    db.session.commit()
+    drop_triggers()
+    db.session.execute(text("DELETE FROM audit_entry WHERE seq = 2"))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "audit entry 3: expected entry 2 here: entries missing" in result.output
+    assert "audit entry 3: does not follow the entry before it" in result.output
+
+
+def test_verify_finds_a_rehashed_entry_that_breaks_the_chain(runner, app):
+    """Recomputing a tampered entry's own hash still breaks the link to the next one."""
+    make_team()
+    make_team()
+    db.session.commit()
+    drop_triggers()
+    first = db.session.scalar(select(AuditEntry).where(AuditEntry.seq == 1))
+    first.actor_name = "Mallory"
+    first.hash = audit.entry_hash(first)
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "audit entry 2: does not follow the entry before it" in result.output
+
+
+def test_verify_finds_answers_changed_after_sign_off(runner, app):
+    review = make_review(state="approved", answers=[("pager-load", "met", "2 pages a week")])
+    db.session.commit()
+    db.session.execute(text("UPDATE answer SET evidence = 'never measured'"))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"review {review.id}: answers changed after sign-off" in result.output
+    assert db.session.scalar(select(Answer.evidence)) == "never measured"
+
+
+def test_concurrent_appends_never_fork_the_chain(make_app):
+    """Writers in parallel threads, each with its own connection and transaction."""
+    app = make_app()
+    outcomes = []
+
+    def write(n):
+        with app.app_context():
+            try:
+                operations.create_team(slug=f"team-{n}", name=f"Team {n}")
+                db.session.commit()
+                outcomes.append("ok")
+            except DBAPIError as exc:  # SQLite may refuse a write whose snapshot went stale
+                db.session.rollback()
+                outcomes.append(type(exc.orig).__name__)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        seqs = db.session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
+        assert seqs == list(range(1, outcomes.count("ok") + 1))
+        assert audit.verify() == []
+        if db.engine.dialect.name == "postgresql":
+            assert outcomes == ["ok"] * 12

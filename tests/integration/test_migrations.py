@@ -1,0 +1,83 @@
+"""Migrations: one head, an empty database upgrades to the models' schema, with triggers."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+from readiness import database
+from readiness.extensions import db
+from readiness.models import AuditEntry
+
+from ..factories import make_team
+
+
+def heads():
+    script = ScriptDirectory(database.MIGRATIONS_DIR)
+    return script.get_heads()
+
+
+def test_there_is_a_single_head():
+    assert len(heads()) == 1
+
+
+def test_upgrading_an_empty_database_gives_the_models_schema(make_app):
+    app = make_app(create_tables=False)
+    with app.app_context():
+        assert inspect(db.engine).get_table_names() == []
+        upgrade(directory=database.MIGRATIONS_DIR)
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+        result = app.test_cli_runner().invoke(args=["db", "check"])
+        assert result.exit_code == 0, result.output
+        version = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+        assert [version] == heads()
+
+
+def test_db_check_fails_when_the_models_drift(make_app):
+    """The check above can fail: a table the migrations lack is reported."""
+    app = make_app(create_tables=False)
+    with app.app_context():
+        upgrade(directory=database.MIGRATIONS_DIR)
+        db.session.execute(text("DROP TABLE fact"))
+        db.session.commit()
+        result = app.test_cli_runner().invoke(args=["db", "check"])
+        assert result.exit_code != 0
+
+
+def test_the_migrated_audit_table_is_append_only(make_app):
+    app = make_app(create_tables=False)
+    with app.app_context():
+        upgrade(directory=database.MIGRATIONS_DIR)
+        make_team()
+        db.session.commit()
+        for statement in ("UPDATE audit_entry SET action = 'x'", "DELETE FROM audit_entry"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.session.execute(text(statement))
+            db.session.rollback()
+        assert db.session.scalar(select(AuditEntry.action)) == "team:create"
+
+
+def test_downgrade_to_base_and_back(make_app):
+    app = make_app(create_tables=False)
+    with app.app_context():
+        upgrade(directory=database.MIGRATIONS_DIR)
+        downgrade(directory=database.MIGRATIONS_DIR, revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade(directory=database.MIGRATIONS_DIR)
+        assert "audit_entry" in inspect(db.engine).get_table_names()
+
+
+def test_the_app_migrates_an_empty_database_on_start(make_app):
+    app = make_app(create_tables=False, AUTO_MIGRATE=True)
+    with app.app_context():
+        assert "service" in inspect(db.engine).get_table_names()
+        assert [db.session.scalar(text("SELECT version_num FROM alembic_version"))] == heads()
+    # A second start finds nothing to do.
+    again = make_app(create_tables=False, AUTO_MIGRATE=True)
+    with again.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM alembic_version")) == 1

@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config, database
-from .extensions import csrf, db, migrate
+from .extensions import csrf, db, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,13 +20,21 @@ def create_app(test_config=None):
     db.init_app(app)
     migrate.init_app(app, db, directory=database.MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
     database.configure_engine(app)
 
     from . import audit  # noqa: F401  (registers the audit triggers on the table)
     from .cli import register_commands
-    from .web import home
+    from .markdown import render as render_markdown
+    from .web import admin, auth, errors, home, reviews, services
 
-    app.register_blueprint(home.bp)
+    for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    app.add_template_filter(render_markdown, "markdown")
     register_commands(app)
 
     if app.config["AUTO_MIGRATE"]:

@@ -52,11 +52,20 @@ class AuditAction(StrEnum):
     """The `subject:verb` names of audited writes."""
 
     TEAM_CREATE = "team:create"
+    TEAM_UPDATE = "team:update"
     USER_CREATE = "user:create"
+    USER_UPDATE = "user:update"
+    USER_LOGIN = "user:login"
+    USER_LOGOUT = "user:logout"
     SERVICE_CREATE = "service:create"
     SERVICE_UPDATE = "service:update"
     CHECKLIST_SYNC = "checklist:sync"
+    REVIEW_START = "review:start"
+    REVIEW_SAVE = "review:save"
+    REVIEW_SUBMIT = "review:submit"
     REVIEW_APPROVE = "review:approve"
+    REVIEW_REQUEST_CHANGES = "review:request_changes"
+    REVIEW_WITHDRAW = "review:withdraw"
 
 
 def record(action, *, actor, subject, **changes):

@@ -7,6 +7,7 @@ timestamp is timezone-aware UTC and its name ends in `_at`.
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -87,7 +88,7 @@ class Team(db.Model):
         return f"<Team {self.slug}>"
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -107,6 +108,14 @@ class User(db.Model):
     @property
     def roles(self) -> list[str]:
         return [role for role in ROLES if getattr(self, f"is_{role}")]
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_disabled
+
+    def get_id(self) -> str:
+        # The nonce makes the session's user id change on logout and password change.
+        return f"{self.id}:{self.session_nonce}"
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
@@ -195,7 +204,8 @@ class Answer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"))
     item_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))
+    # None while the team has notes but no verdict yet.
+    status: Mapped[str | None] = mapped_column(String(20))
     evidence: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str | None] = mapped_column(String(500))
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -288,3 +298,16 @@ class AuditEntry(db.Model):
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class LoginAttempt(db.Model):
+    """A failed sign-in, kept briefly to rate-limit guessing per client address.
+
+    In the database, not in process memory, so every app server sees the same count.
+    """
+
+    __table_args__ = (Index("ix_login_attempt_address_at", "address", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

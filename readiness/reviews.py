@@ -1,6 +1,96 @@
-"""Rules of reviews that need no database: content hashing for sign-offs."""
+"""Rules of reviews that need no database: states, what blocks submission, progress,
+and the content hash a sign-off stores."""
+
+from dataclasses import dataclass
 
 from .hashing import content_hash
+
+# (state, action) -> the state it leads to. Anything else is refused.
+TRANSITIONS = {
+    ("draft", "submit"): "submitted",
+    ("changes_requested", "submit"): "submitted",
+    ("submitted", "approve"): "approved",
+    ("submitted", "request_changes"): "changes_requested",
+    ("draft", "withdraw"): "withdrawn",
+}
+ACTION_WORDS = {
+    "submit": "submitted",
+    "approve": "approved",
+    "request_changes": "sent back for changes",
+    "withdraw": "withdrawn",
+}
+STATUS_LABELS = {"met": "Met", "not_met": "Not met", "not_applicable": "Not applicable"}
+
+
+class ReviewRefused(Exception):
+    """A review action that the rules do not allow; the message says why."""
+
+
+def next_state(state, action):
+    """The state `action` leads to from `state`.
+
+    :raise ReviewRefused: if the action is not allowed in that state.
+    """
+    try:
+        return TRANSITIONS[(state, action)]
+    except KeyError:
+        raise ReviewRefused(
+            f"A review that is {state.replace('_', ' ')} cannot be {ACTION_WORDS[action]}."
+        ) from None
+
+
+@dataclass(frozen=True)
+class AnswerState:
+    status: str | None
+    evidence: str
+    link: str | None
+
+
+@dataclass(frozen=True)
+class Blocker:
+    item_id: str
+    title: str
+    reason: str
+
+
+def checklist_items(content):
+    """(section, item) pairs of a stored checklist's content, in order."""
+    for section in content["sections"]:
+        for item in section["items"]:
+            yield section, item
+
+
+def blocker_for(item, answer):
+    """Why `answer` keeps the required `item` from submission, or None."""
+    if not item.get("required", True):
+        return None
+    if answer is None or answer.status is None:
+        return "not answered yet"
+    if answer.status == "not_met":
+        return "answered not met: a required item must be met before submission"
+    if answer.status == "not_applicable" and not answer.evidence.strip():
+        return "not applicable needs a written justification"
+    return None
+
+
+def blocking_items(content, answers):
+    """The required items that keep a review from submission, with the reason for each.
+
+    `answers` maps item id to AnswerState.
+    """
+    blockers = []
+    for _, item in checklist_items(content):
+        reason = blocker_for(item, answers.get(item["id"]))
+        if reason:
+            blockers.append(Blocker(item["id"], item["title"], reason))
+    return blockers
+
+
+def progress(content, answers):
+    """(done, total) over the required items."""
+    required = [item for _, item in checklist_items(content) if item.get("required", True)]
+    done = sum(1 for item in required if blocker_for(item, answers.get(item["id"])) is None)
+    return done, len(required)
 
 
 def review_content(review):

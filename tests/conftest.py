@@ -75,6 +75,8 @@ def make_app(database_uri):
             "SQLALCHEMY_DATABASE_URI": database_uri,
             "AUTO_MIGRATE": False,
             "PASSWORD_HASH_METHOD": FAST_HASH,
+            # Posts from the test client carry no CSRF token; tests of CSRF turn it on.
+            "WTF_CSRF_ENABLED": False,
         }
         config.update(overrides)
         app = create_app(config)
@@ -106,3 +108,15 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def login(client):
+    """Sign `user` in on the test client (factories give every user this password)."""
+
+    def sign_in(user, password="correct horse"):  # noqa: S107
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return sign_in

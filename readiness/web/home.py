@@ -1,6 +1,7 @@
 """The overview page: services by who supports them, and the synced checklists."""
 
 from flask import Blueprint, render_template
+from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -18,6 +19,7 @@ STATE_LABELS = {
 
 
 @bp.get("/")
+@login_required
 def index():
     services = db.session.scalars(
         select(Service).options(selectinload(Service.team)).order_by(Service.name)

@@ -9,7 +9,7 @@ from readiness.config import database_url
 from readiness.extensions import db
 from readiness.models import Service, User
 
-from ..factories import make_service, make_team
+from ..factories import make_service, make_team, make_user
 
 
 def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path, monkeypatch):
@@ -46,8 +46,15 @@ def test_session_cookie_settings(app):
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
-def test_the_overview_lists_services_by_state_escaped(client, app):
+def test_the_overview_needs_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_the_overview_lists_services_by_state_escaped(client, app, login):
     team = make_team(name="Payments")
+    login(make_user(teams=[team]))
     make_service(slug="ledger", name="Ledger <b>main</b>", team=team, state="ops_managed")
     db.session.commit()
     page = client.get("/").get_data(as_text=True)

@@ -1,0 +1,33 @@
+"""The one place Markdown becomes HTML: Python-Markdown, then nh3 with an allow-list.
+
+User text (evidence, comments, reasons) and checklist text both go through
+`render`; templates use the `markdown` filter and never `|safe`.
+"""
+
+import markdown as markdown_lib
+import nh3
+from markupsafe import Markup
+
+TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h1", "h2",
+    "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "s", "strong", "sub", "sup",
+    "table", "tbody", "td", "th", "thead", "tr", "ul",
+}
+ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"align"}, "td": {"align"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+EXTENSIONS = ["fenced_code", "tables", "sane_lists"]
+
+
+def render(text) -> Markup:
+    """Safe HTML for the Markdown `text` (None or empty gives an empty string)."""
+    if not text:
+        return Markup("")
+    converter = markdown_lib.Markdown(extensions=EXTENSIONS, output_format="html")
+    # Raw HTML in the text is shown as text, not passed through: people paste tags
+    # into evidence to talk about them.
+    converter.preprocessors.deregister("html_block")
+    converter.inlinePatterns.deregister("html")
+    html = converter.convert(text)
+    clean = nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
+                      link_rel="noopener noreferrer nofollow")
+    return Markup(clean)  # noqa: S704  # nosec B704: nh3 sanitised it with the allow-list

@@ -1,0 +1,67 @@
+"""Use cases for checklist files: loading them into the database."""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from .. import checklists
+from ..audit import AuditAction, record
+from ..extensions import db
+from ..models import ChecklistVersion
+
+
+def synced_versions():
+    """The latest synced version of each checklist, for `checklists.load_all`."""
+    latest = (
+        select(ChecklistVersion.checklist_id, func.max(ChecklistVersion.version).label("v"))
+        .group_by(ChecklistVersion.checklist_id)
+        .subquery()
+    )
+    rows = db.session.scalars(
+        select(ChecklistVersion).join(
+            latest,
+            (ChecklistVersion.checklist_id == latest.c.checklist_id)
+            & (ChecklistVersion.version == latest.c.v),
+        )
+    )
+    return {
+        row.checklist_id: checklists.SyncedVersion(row.version, row.content_hash, row.stage)
+        for row in rows
+    }
+
+
+@dataclass
+class SyncResult:
+    added: list[ChecklistVersion] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[checklists.ChecklistError] = field(default_factory=list)
+
+
+def sync_checklists(paths, *, actor=None):
+    """Store each valid checklist file whose version is new; skip invalid files.
+
+    An invalid file never replaces the last good version: its errors are returned
+    and the database keeps what it had.
+    """
+    known = synced_versions()
+    result = SyncResult()
+    for file in checklists.load_all(checklists.discover(paths), known):
+        if not file.is_valid:
+            result.errors.extend(file.errors)
+            continue
+        checklist = file.checklist
+        if checklist.id in known and known[checklist.id].version == checklist.version:
+            result.unchanged.append(checklist.id)
+            continue
+        version = ChecklistVersion(
+            checklist_id=checklist.id, version=checklist.version, stage=checklist.stage,
+            title=checklist.title, valid_for_days=checklist.valid_for_days,
+            content=checklist.content(), content_hash=checklist.content_hash(),
+            source_path=file.path,
+        )
+        db.session.add(version)
+        record(AuditAction.CHECKLIST_SYNC, actor=actor, subject=version,
+               checklist=checklist.id, version=checklist.version,
+               content_hash=version.content_hash)
+        result.added.append(version)
+    return result

@@ -1,0 +1,176 @@
+"""Use cases for reviews: start, save answers, submit, decide, withdraw."""
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from .. import reviews
+from ..audit import AuditAction, record
+from ..extensions import db
+from ..models import ANSWER_STATUSES, Answer, ChecklistVersion, Decision, Review, utcnow
+from ..reviews import AnswerState, ReviewRefused
+from .common import InvalidInput
+
+MAX_EVIDENCE = 20_000
+MAX_COMMENT = 20_000
+MAX_LINK = 500
+
+
+class SubmitRefused(ReviewRefused):
+    """Submission refused because required items are not done; `blockers` says which."""
+
+    def __init__(self, blockers):
+        super().__init__(f"{len(blockers)} required item(s) are not done yet.")
+        self.blockers = blockers
+
+
+@dataclass(frozen=True)
+class AnswerInput:
+    status: str | None
+    evidence: str
+    link: str | None
+
+
+def current_versions(stages=("launch", "handoff")):
+    """The latest version of each checklist of `stages`, by title."""
+    rows = db.session.scalars(
+        select(ChecklistVersion).where(ChecklistVersion.stage.in_(stages))
+        .order_by(ChecklistVersion.checklist_id, ChecklistVersion.version.desc())
+    )
+    latest = {}
+    for row in rows:
+        latest.setdefault(row.checklist_id, row)
+    return sorted(latest.values(), key=lambda v: v.title)
+
+
+def start_review(service, checklist_version, *, actor):
+    """A new draft review of `service` against exactly `checklist_version`."""
+    if service.state == "retired":
+        raise ReviewRefused(f"{service.name} is retired: it takes no new reviews.")
+    if checklist_version.stage == "handback":
+        raise ReviewRefused("Handback criteria are checked automatically, not reviewed.")
+    review = Review(service=service, checklist_version=checklist_version, state="draft",
+                    created_by=actor)
+    db.session.add(review)
+    record(AuditAction.REVIEW_START, actor=actor, subject=review, service=service.slug,
+           checklist=checklist_version.checklist_id, version=checklist_version.version)
+    return review
+
+
+def answer_states(review):
+    return {a.item_id: AnswerState(a.status, a.evidence, a.link) for a in review.answers}
+
+
+def validate_answers(content, posted):
+    """Errors per item id for `posted` answers (item id -> AnswerInput); empty when fine."""
+    errors = {}
+    known = {item["id"] for _, item in reviews.checklist_items(content)}
+    for item_id, answer in posted.items():
+        if item_id not in known:
+            errors[item_id] = "This item is not in the checklist."
+        elif answer.status is not None and answer.status not in ANSWER_STATUSES:
+            errors[item_id] = "Choose met, not met or not applicable."
+        elif len(answer.evidence) > MAX_EVIDENCE:
+            errors[item_id] = f"The evidence is too long (at most {MAX_EVIDENCE:,} characters)."
+        elif answer.link and not is_web_link(answer.link):
+            errors[item_id] = "The link must be a full http:// or https:// address."
+        elif answer.link and len(answer.link) > MAX_LINK:
+            errors[item_id] = f"The link is too long (at most {MAX_LINK} characters)."
+    return errors
+
+
+def is_web_link(text):
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def save_answers(review, posted, *, actor):
+    """Store the answers that changed; returns the ids of the items that changed.
+
+    :raise ReviewRefused: if the review is not editable.
+    :raise InvalidInput: if an answer is malformed (validate_answers says which).
+    """
+    if review.state not in ("draft", "changes_requested"):
+        raise ReviewRefused("This review is no longer editable.")
+    errors = validate_answers(review.checklist_version.content, posted)
+    if errors:
+        raise InvalidInput("; ".join(f"{item}: {message}" for item, message in errors.items()))
+    existing = {a.item_id: a for a in review.answers}
+    changed = []
+    for item_id, new in posted.items():
+        answer = existing.get(item_id)
+        if answer is None:
+            if new.status is None and not new.evidence and not new.link:
+                continue
+            answer = Answer(item_id=item_id, evidence="")
+            review.answers.append(answer)
+        elif (answer.status, answer.evidence, answer.link) == (new.status, new.evidence,
+                                                                new.link):
+            continue
+        answer.status, answer.evidence, answer.link = new.status, new.evidence, new.link
+        answer.answered_by = actor
+        answer.updated_at = utcnow()
+        changed.append(item_id)
+    if changed:
+        record(AuditAction.REVIEW_SAVE, actor=actor, subject=review,
+               answers={item_id: posted[item_id].status for item_id in changed})
+    return changed
+
+
+def submit_review(review, *, actor):
+    """Send a review to the consultants.
+
+    :raise SubmitRefused: listing the required items not done.
+    """
+    new_state = reviews.next_state(review.state, "submit")
+    blockers = reviews.blocking_items(review.checklist_version.content, answer_states(review))
+    if blockers:
+        raise SubmitRefused(blockers)
+    review.state = new_state
+    review.submitted_at = utcnow()
+    record(AuditAction.REVIEW_SUBMIT, actor=actor, subject=review)
+
+
+def answered_by_ids(review):
+    return {a.answered_by_id for a in review.answers if a.answered_by_id is not None}
+
+
+def decide_review(review, *, actor, verdict, comment, item_comments):
+    """A consultant's verdict: approve (a frozen sign-off) or request changes.
+
+    :raise ReviewRefused: if the review is not submitted, or the consultant answered
+        items of it and tries to approve.
+    :raise InvalidInput: for a request for changes without a comment.
+    """
+    if verdict not in ("approve", "request_changes"):
+        raise InvalidInput("Choose approve or request changes.")
+    new_state = reviews.next_state(review.state, verdict)
+    comment = comment.strip()
+    item_comments = {k: v.strip() for k, v in item_comments.items() if v.strip()}
+    if len(comment) > MAX_COMMENT or any(len(v) > MAX_COMMENT for v in item_comments.values()):
+        raise InvalidInput(f"Comments are limited to {MAX_COMMENT:,} characters.")
+    if verdict == "approve" and actor.id in answered_by_ids(review):
+        raise ReviewRefused("You answered items of this review, so another consultant must "
+                            "approve it (separation of duties).")
+    if verdict == "request_changes" and not (comment or item_comments):
+        raise InvalidInput("Say what needs to change: write a comment.")
+    decision = Decision(review=review, consultant=actor, verdict=verdict, comment=comment,
+                        item_comments=item_comments)
+    review.state = new_state
+    if verdict == "approve":
+        review.approved_at = utcnow()
+        db.session.flush()
+        review.content_hash = reviews.review_content_hash(review)
+        decision.content_hash = review.content_hash
+    db.session.add(decision)
+    action = (AuditAction.REVIEW_APPROVE if verdict == "approve"
+              else AuditAction.REVIEW_REQUEST_CHANGES)
+    record(action, actor=actor, subject=review, comment=comment, item_comments=item_comments,
+           content_hash=review.content_hash if verdict == "approve" else None)
+    return decision
+
+
+def withdraw_review(review, *, actor):
+    review.state = reviews.next_state(review.state, "withdraw")
+    record(AuditAction.REVIEW_WITHDRAW, actor=actor, subject=review)

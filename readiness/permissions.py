@@ -1,0 +1,64 @@
+"""Who may do what. Pure: each predicate takes a user (or None for anonymous) and a thing.
+
+Every write checks one of these on the server; pages use the same predicates
+to decide which actions to offer.
+"""
+
+EDITABLE_REVIEW_STATES = ("draft", "changes_requested")
+
+
+def is_signed_in(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def is_member(user, team_id) -> bool:
+    return is_signed_in(user) and any(team.id == team_id for team in user.teams)
+
+
+def is_admin(user) -> bool:
+    return is_signed_in(user) and user.is_admin
+
+
+def can_manage_accounts(user) -> bool:
+    """Users, teams and checklist status pages are for admins."""
+    return is_admin(user)
+
+
+def can_create_service(user, team=None) -> bool:
+    """Admins for any team; a team member for their own teams (any team when `team` is None)."""
+    if is_admin(user):
+        return True
+    if team is None:
+        return is_signed_in(user) and bool(user.teams)
+    return is_member(user, team.id)
+
+
+def can_edit_service(user, service) -> bool:
+    return is_admin(user) or is_member(user, service.team_id)
+
+
+def can_start_review(user, service) -> bool:
+    return can_edit_service(user, service) and service.state != "retired"
+
+
+def can_edit_review(user, review) -> bool:
+    """The owning team (and admins) fill in a review while it is a draft or sent back."""
+    return review.state in EDITABLE_REVIEW_STATES and can_edit_service(user, review.service)
+
+
+def can_submit_review(user, review) -> bool:
+    return can_edit_review(user, review)
+
+
+def can_withdraw_review(user, review) -> bool:
+    return review.state == "draft" and can_edit_service(user, review.service)
+
+
+def can_decide_review(user, review) -> bool:
+    """Consultants decide submitted reviews (approve or request changes)."""
+    return is_signed_in(user) and user.is_consultant and review.state == "submitted"
+
+
+def can_approve_review(user, review, answered_by_ids) -> bool:
+    """Separation of duties: a consultant who answered items of a review cannot approve it."""
+    return can_decide_review(user, review) and user.id not in answered_by_ids

@@ -1,0 +1,133 @@
+"""Signing in and out, and the session's user.
+
+Sessions name the user as "<id>:<nonce>"; the nonce changes on logout and
+password change, so a copied session cookie stops working then. Failed
+sign-ins are counted per client address in the database: after
+`LOGIN_ATTEMPTS_PER_MINUTE` in a minute, sign-in answers 429 until the minute
+has passed.
+"""
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from ..audit import AuditAction, record
+from ..extensions import db, login_manager
+from ..models import LoginAttempt, User, utcnow
+from ..operations import accounts
+from . import carry
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_ATTEMPTS_PER_MINUTE = 10
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    next = HiddenField()
+
+
+@login_manager.user_loader
+def load_user(session_id):
+    user_id, _, nonce = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.is_disabled or user.session_nonce != nonce:
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send a person to sign in; a form they were posting comes along, unsaved but kept."""
+    if request.method == "POST" and carry.can_carry(request.endpoint):
+        form = LoginForm(formdata=None, next=request.path)
+        return render_template("auth/login.html", form=form, carried=carry.fields(request),
+                               carried_endpoint=request.endpoint, session_expired=True), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def safe_next(target):
+    """`target` if it is a path on this site, else the home page."""
+    if target:
+        parts = urlsplit(target)
+        if (not parts.scheme and not parts.netloc and target.startswith("/")
+                and not target.startswith(("//", "/\\"))):
+            return target
+    return url_for("home.index")
+
+
+def client_address():
+    return request.remote_addr or "unknown"
+
+
+def seconds_until_allowed():
+    """0 when this address may try to sign in, else how long it must wait."""
+    window_start = utcnow() - timedelta(minutes=1)
+    attempts = db.session.execute(
+        select(func.count(), func.min(LoginAttempt.attempted_at)).where(
+            LoginAttempt.address == client_address(), LoginAttempt.attempted_at > window_start)
+    ).one()
+    limit = current_app.config.get("LOGIN_ATTEMPTS_PER_MINUTE", LOGIN_ATTEMPTS_PER_MINUTE)
+    if attempts[0] < limit:
+        return 0
+    return max(1, int((attempts[1] - window_start).total_seconds()) + 1)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    carried = carry.fields_from_login(request)
+    carried_endpoint = request.form.get("carried_endpoint", "")
+    if request.method == "GET":
+        return render_template("auth/login.html", form=form)
+    wait = seconds_until_allowed()
+    if wait:
+        message = (f"Too many failed sign-ins from your address. "
+                   f"Try again in {wait} seconds.")
+        return render_template("auth/login.html", form=form, limited=message, carried=carried,
+                               carried_endpoint=carried_endpoint), 429, {"Retry-After": str(wait)}
+    if not form.validate():
+        return render_template("auth/login.html", form=form, carried=carried,
+                               carried_endpoint=carried_endpoint), 422
+    user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
+    if user is None or user.is_disabled or not check_password_hash(user.password_hash,
+                                                                  form.password.data):
+        db.session.add(LoginAttempt(address=client_address()))
+        db.session.execute(delete(LoginAttempt).where(
+            LoginAttempt.attempted_at < utcnow() - timedelta(days=1)))
+        db.session.commit()
+        form.password.errors.append("That email and password do not match an account.")
+        return render_template("auth/login.html", form=form, carried=carried,
+                               carried_endpoint=carried_endpoint), 422
+    if not user.session_nonce:
+        accounts.rotate_session_nonce(user)
+    record(AuditAction.USER_LOGIN, actor=user, subject=user)
+    db.session.commit()
+    login_user(user)
+    if carried and carry.can_carry(carried_endpoint):
+        flash("You are signed in again. What you typed is below, not saved yet: "
+              "check it and save.", "warning")
+        return carry.rerender(carried_endpoint, form.next.data, carried)
+    return redirect(safe_next(form.next.data))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    user = current_user._get_current_object()
+    accounts.rotate_session_nonce(user)
+    record(AuditAction.USER_LOGOUT, actor=user, subject=user)
+    db.session.commit()
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

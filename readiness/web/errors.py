@@ -1,0 +1,51 @@
+"""Domain errors and HTTP errors become pages in one place."""
+
+from flask import flash, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..operations import InvalidInput
+from . import carry
+
+
+class PermissionDenied(Exception):
+    """The signed-in user may not do this."""
+
+
+def require(allowed, message="You are not allowed to do that."):
+    """:raise PermissionDenied: unless `allowed`."""
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def register(app):
+    @app.errorhandler(PermissionDenied)
+    def permission_denied(error):
+        return render_template("errors/error.html", code=403, title="Not allowed",
+                               message=str(error)), 403
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        refilled = carry.rerender_current()
+        if refilled is not None:
+            flash("This page had been open a long time and its security token expired. "
+                  "Nothing was saved; what you typed is below: save again.", "warning")
+            return refilled
+        return render_template("errors/error.html", code=400, title="Please try again",
+                               message="The form's security token expired or was missing. "
+                                       "Go back, reload the page and send it again."), 400
+
+    @app.errorhandler(InvalidInput)
+    def invalid_input(error):
+        return render_template("errors/error.html", code=422, title="Please check your input",
+                               message=str(error)), 422
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if error.code is None or error.code < 400:
+            return error
+        response = error.get_response()
+        response.data = render_template("errors/error.html", code=error.code, title=error.name,
+                                        message=error.description)
+        response.content_type = "text/html; charset=utf-8"
+        return response

@@ -1,0 +1,259 @@
+"""Reviews: start, fill in, submit, decide, withdraw, export; and "My work"."""
+
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from .. import operations, permissions, reviews
+from ..extensions import db
+from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service, Team
+from ..operations.reviews import AnswerInput, answer_states, answered_by_ids, validate_answers
+from ..reviews import STATUS_LABELS, ReviewRefused
+from . import carry
+from .errors import require
+from .review_export import export_markdown
+
+bp = Blueprint("reviews", __name__)
+
+
+def load_review(review_id):
+    review = db.session.scalar(
+        select(Review).where(Review.id == review_id).options(
+            selectinload(Review.answers),
+            selectinload(Review.decisions).selectinload(Decision.consultant),
+            selectinload(Review.service).selectinload(Service.team),
+            selectinload(Review.checklist_version),
+        )
+    )
+    if review is None:
+        abort(404, "There is no such review.")
+    return review
+
+
+@dataclass
+class ItemView:
+    """One checklist item as the review page shows it."""
+
+    section_id: str
+    item: dict
+    status: str | None
+    evidence: str
+    link: str
+    error: str | None
+    blocker: str | None
+    comment: str
+
+
+def item_views(review, formdata=None, errors=None, blockers=None):
+    """Each item with the values to show: posted ones when re-showing a form, else saved."""
+    saved = {a.item_id: a for a in review.answers}
+    last_request = next((d for d in reversed(review.decisions)
+                         if d.verdict == "request_changes"), None)
+    comments = last_request.item_comments if last_request else {}
+    blockers = {b.item_id: b.reason for b in (blockers or [])}
+    views = []
+    for section, item in reviews.checklist_items(review.checklist_version.content):
+        item_id = item["id"]
+        if formdata is not None:
+            status = formdata.get(f"status-{item_id}") or None
+            evidence = formdata.get(f"evidence-{item_id}", "")
+            link = formdata.get(f"link-{item_id}", "")
+        else:
+            answer = saved.get(item_id)
+            status = answer.status if answer else None
+            evidence = answer.evidence if answer else ""
+            link = (answer.link or "") if answer else ""
+        views.append(ItemView(section["id"], item, status, evidence, link,
+                              (errors or {}).get(item_id), blockers.get(item_id),
+                              comments.get(item_id, "")))
+    return views
+
+
+def posted_answers(review, formdata):
+    """AnswerInput per checklist item from the posted form."""
+    answers = {}
+    for _, item in reviews.checklist_items(review.checklist_version.content):
+        item_id = item["id"]
+        if f"status-{item_id}" not in formdata and f"evidence-{item_id}" not in formdata:
+            continue
+        status = formdata.get(f"status-{item_id}") or None
+        link = formdata.get(f"link-{item_id}", "").strip() or None
+        answers[item_id] = AnswerInput(status, formdata.get(f"evidence-{item_id}", "")
+                                       .replace("\r\n", "\n"), link)
+    return answers
+
+
+def render_review(review, *, formdata=None, errors=None, blockers=None, decision_form=None,
+                  status=200):
+    user = current_user
+    content = review.checklist_version.content
+    done, total = reviews.progress(content, answer_states(review))
+    answered = answered_by_ids(review)
+    allowed = {
+        "edit": permissions.can_edit_review(user, review),
+        "submit": permissions.can_submit_review(user, review),
+        "withdraw": permissions.can_withdraw_review(user, review),
+        "decide": permissions.can_decide_review(user, review),
+        "approve": permissions.can_approve_review(user, review, answered),
+    }
+    return render_template(
+        "reviews/show.html", review=review, service=review.service,
+        checklist=content, items=item_views(review, formdata, errors, blockers),
+        sections=content["sections"], done=done, total=total, allowed=allowed,
+        blockers=blockers or [], statuses=ANSWER_STATUSES, status_labels=STATUS_LABELS,
+        decision_form=decision_form or {}, is_form_refilled=formdata is not None,
+    ), status
+
+
+@bp.get("/reviews/<int:review_id>")
+@login_required
+def show(review_id):
+    return render_review(load_review(review_id))
+
+
+@bp.post("/services/<slug>/reviews")
+@login_required
+def start(slug):
+    service = db.session.scalar(select(Service).where(Service.slug == slug))
+    if service is None:
+        abort(404, "There is no such service.")
+    require(permissions.can_start_review(current_user, service),
+            "Only members of the owning team can start a review of this service.")
+    version_id = request.form.get("checklist_version_id", type=int)
+    version = db.session.get(ChecklistVersion, version_id) if version_id else None
+    if version is None or version not in operations.reviews.current_versions():
+        flash("Choose a checklist to review against.", "error")
+        return redirect(url_for("services.show", slug=slug))
+    try:
+        review = operations.start_review(service, version, actor=current_user)
+    except ReviewRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("services.show", slug=slug))
+    db.session.commit()
+    flash(f"Review of {service.name} against {version.title} started.", "success")
+    return redirect(url_for("reviews.show", review_id=review.id))
+
+
+@bp.post("/reviews/<int:review_id>/answers")
+@login_required
+def save(review_id):
+    review = load_review(review_id)
+    require(permissions.can_edit_review(current_user, review),
+            "You cannot change the answers of this review.")
+    posted = posted_answers(review, request.form)
+    errors = validate_answers(review.checklist_version.content, posted)
+    if errors:
+        flash("Some answers need correcting; nothing was saved. See the marked items.",
+              "error")
+        return render_review(review, formdata=request.form, errors=errors, status=422)
+    changed = operations.save_answers(review, posted, actor=current_user)
+    if request.form.get("action") == "submit":
+        try:
+            operations.submit_review(review, actor=current_user)
+        except operations.SubmitRefused as exc:
+            db.session.commit()  # keep the answers just saved
+            flash(f"Your answers are saved, but the review cannot be submitted yet: {exc}",
+                  "error")
+            return render_review(review, blockers=exc.blockers, status=422)
+        db.session.commit()
+        flash("Submitted: a consultant will review it.", "success")
+        return redirect(url_for("reviews.show", review_id=review.id))
+    db.session.commit()
+    flash(f"Saved ({len(changed)} item(s) changed)." if changed else "Nothing had changed.",
+          "success")
+    anchor = request.form.get("section", "")
+    return redirect(url_for("reviews.show", review_id=review.id, _anchor=anchor or None))
+
+
+def _rerender_answers(url, formdata):
+    review_id = int(url.rstrip("/").split("/")[-2])
+    review = load_review(review_id)
+    require(permissions.can_edit_review(current_user, review))
+    return render_review(review, formdata=formdata)
+
+
+carry.register("reviews.save", _rerender_answers)
+
+
+@bp.post("/reviews/<int:review_id>/decision")
+@login_required
+def decide(review_id):
+    review = load_review(review_id)
+    require(permissions.can_decide_review(current_user, review),
+            "Only a consultant can decide a submitted review.")
+    verdict = request.form.get("verdict", "")
+    comment = request.form.get("comment", "")
+    item_comments = {key[len("item-comment-"):]: value for key, value in request.form.items()
+                     if key.startswith("item-comment-")}
+    try:
+        operations.decide_review(review, actor=current_user, verdict=verdict, comment=comment,
+                                 item_comments=item_comments)
+    except (ReviewRefused, operations.InvalidInput) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        review = load_review(review_id)
+        return render_review(review, decision_form=request.form, status=422)
+    db.session.commit()
+    flash("Approved and signed off." if verdict == "approve" else
+          "Sent back to the team with your comments.", "success")
+    return redirect(url_for("reviews.show", review_id=review.id))
+
+
+def _rerender_decision(url, formdata):
+    review = load_review(int(url.rstrip("/").split("/")[-2]))
+    require(permissions.can_decide_review(current_user, review))
+    return render_review(review, decision_form=formdata)
+
+
+carry.register("reviews.decide", _rerender_decision)
+
+
+@bp.post("/reviews/<int:review_id>/withdraw")
+@login_required
+def withdraw(review_id):
+    review = load_review(review_id)
+    require(permissions.can_withdraw_review(current_user, review),
+            "Only the owning team can withdraw a draft review.")
+    operations.withdraw_review(review, actor=current_user)
+    db.session.commit()
+    flash("The draft is withdrawn.", "success")
+    return redirect(url_for("services.show", slug=review.service.slug))
+
+
+@bp.get("/reviews/<int:review_id>/export.md")
+@login_required
+def export(review_id):
+    review = load_review(review_id)
+    filename = f"review-{review.id}-{review.service.slug}.md"
+    return Response(export_markdown(review), mimetype="text/markdown",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/my-work")
+@login_required
+def my_work():
+    user = current_user
+    team_ids = [team.id for team in user.teams]
+    with_service = selectinload(Review.service).selectinload(Service.team)
+    team_reviews = []
+    if team_ids:
+        team_reviews = db.session.scalars(
+            select(Review).join(Review.service)
+            .where(Service.team_id.in_(team_ids),
+                   Review.state.in_(("draft", "changes_requested")))
+            .options(with_service, selectinload(Review.checklist_version))
+            .order_by(Review.state.desc(), Review.created_at)
+        ).all()
+    waiting = []
+    if user.is_consultant:
+        waiting = db.session.scalars(
+            select(Review).where(Review.state == "submitted")
+            .options(with_service, selectinload(Review.checklist_version))
+            .order_by(Review.submitted_at)
+        ).all()
+    teams = db.session.scalars(select(Team).where(or_(Team.id.in_(team_ids)))).all()
+    return render_template("reviews/my_work.html", team_reviews=team_reviews, waiting=waiting,
+                           teams=teams)

@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from readiness import create_app
@@ -63,6 +65,22 @@ def database_uri(tmp_path):
     return f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests each run in their own app context, as in production.
+
+    Flask would otherwise reuse the test's app context, sharing `g` (the signed-in
+    user) and the database session between requests. After each request the test's
+    session is expired, so it reads what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def make_app(database_uri):
     """Build apps on this test's empty database; tables are created unless told not to."""
@@ -80,6 +98,7 @@ def make_app(database_uri):
         }
         config.update(overrides)
         app = create_app(config)
+        app.test_client_class = IsolatedClient
         if create_tables:
             with app.app_context():
                 db.create_all()
@@ -115,6 +134,7 @@ def login(client):
     """Sign `user` in on the test client (factories give every user this password)."""
 
     def sign_in(user, password="correct horse"):  # noqa: S107
+        db.session.commit()  # the request runs in its own session: it must see the user
         response = client.post("/login", data={"email": user.email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)
         return user

@@ -5,6 +5,7 @@ import itertools
 from readiness import operations
 from readiness.audit import AuditAction, record
 from readiness.extensions import db
+from readiness.hashing import content_hash
 from readiness.models import Answer, ChecklistVersion, Decision, Review, utcnow
 from readiness.reviews import review_content_hash
 
@@ -34,13 +35,31 @@ def make_service(slug=None, name=None, team=None, tier=2, state="development"):
     return service
 
 
-def make_checklist_version(checklist_id="launch-readiness", version=1, stage="launch"):
-    content = {
-        "id": checklist_id, "title": "Launch", "stage": stage, "version": version,
-        "sections": [{"id": "s", "title": "S", "items": [{"id": "pager-load", "title": "P"}]}],
-    }
+SMALL_CHECKLIST = {
+    "id": "launch-readiness", "title": "Launch Readiness Review", "stage": "launch",
+    "version": 1, "valid_for_days": 365, "description": "Before **real traffic**.",
+    "sections": [
+        {"id": "alerting", "title": "Pager alerts", "description": "", "items": [
+            {"id": "pager-load", "title": "Pager load is supportable",
+             "guidance": "Show *a week* of pages.", "required": True, "evidence": "text",
+             "check": None},
+            {"id": "alert-runbooks", "title": "Alerts link to runbooks", "guidance": "",
+             "required": True, "evidence": "link", "check": None},
+        ]},
+        {"id": "hygiene", "title": "Production hygiene", "description": "", "items": [
+            {"id": "chaos-drill", "title": "A failure drill was run", "guidance": "",
+             "required": False, "evidence": "text", "check": None},
+        ]},
+    ],
+}
+
+
+def make_checklist_version(checklist_id="launch-readiness", version=1, stage="launch",
+                           content=None):
+    content = dict(content or SMALL_CHECKLIST, id=checklist_id, version=version, stage=stage)
     row = ChecklistVersion(checklist_id=checklist_id, version=version, stage=stage,
-                           title="Launch", content=content, content_hash="0" * 64,
+                           title=content["title"], valid_for_days=content.get("valid_for_days"),
+                           content=content, content_hash=content_hash(content),
                            source_path="test.yaml")
     db.session.add(row)
     return row
@@ -54,6 +73,8 @@ def make_review(service=None, checklist_version=None, state="draft", answers=())
     review = Review(service=service or make_service(),
                     checklist_version=checklist_version or make_checklist_version(),
                     state=state)
+    if state in ("submitted", "changes_requested", "approved"):
+        review.submitted_at = utcnow()
     for item_id, status, evidence in answers:
         review.answers.append(Answer(item_id=item_id, status=status, evidence=evidence))
     db.session.add(review)

@@ -157,13 +157,13 @@ def decide_review(review, *, actor, verdict, comment, item_comments):
         raise InvalidInput("Say what needs to change: write a comment.")
     decision = Decision(review=review, consultant=actor, verdict=verdict, comment=comment,
                         item_comments=item_comments)
+    db.session.add(decision)
     review.state = new_state
     if verdict == "approve":
         review.approved_at = utcnow()
         db.session.flush()
         review.content_hash = reviews.review_content_hash(review)
         decision.content_hash = review.content_hash
-    db.session.add(decision)
     action = (AuditAction.REVIEW_APPROVE if verdict == "approve"
               else AuditAction.REVIEW_REQUEST_CHANGES)
     record(action, actor=actor, subject=review, comment=comment, item_comments=item_comments,

@@ -8,7 +8,10 @@ Nothing is saved on the person's behalf.
 """
 
 from flask import request
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
+
+from ..extensions import login_manager
 
 PREFIX = "carry-"
 _rerenderers = {}
@@ -39,8 +42,16 @@ def rerender(endpoint, url, pairs):
     return _rerenderers[endpoint](url, MultiDict(pairs))
 
 
+def can_carry_current():
+    return request.method == "POST" and can_carry(request.endpoint)
+
+
 def rerender_current():
-    """For the CSRF error handler: the current request's form refilled, or None."""
-    if request.method == "POST" and can_carry(request.endpoint):
-        return _rerenderers[request.endpoint](request.path, MultiDict(fields(request)))
-    return None
+    """For the CSRF error handler: the current request's form refilled.
+
+    Signed out (the session ended, taking its CSRF token along), it is the sign-in
+    page carrying the fields instead.
+    """
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return _rerenderers[request.endpoint](request.path, MultiDict(fields(request)))

@@ -1,6 +1,7 @@
 """Domain errors and HTTP errors become pages in one place."""
 
 from flask import flash, render_template
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -26,11 +27,11 @@ def register(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        refilled = carry.rerender_current()
-        if refilled is not None:
-            flash("This page had been open a long time and its security token expired. "
-                  "Nothing was saved; what you typed is below: save again.", "warning")
-            return refilled
+        if carry.can_carry_current():
+            if current_user.is_authenticated:
+                flash("This page had been open a long time and its security token expired. "
+                      "Nothing was saved; what you typed is below: save again.", "warning")
+            return carry.rerender_current()
         return render_template("errors/error.html", code=400, title="Please try again",
                                message="The form's security token expired or was missing. "
                                        "Go back, reload the page and send it again."), 400

@@ -1,0 +1,97 @@
+"""Signing in and out: sessions that really end, throttled guessing, safe redirects."""
+
+from sqlalchemy import func, select
+
+from readiness.extensions import db
+from readiness.models import AuditEntry
+
+from ..factories import make_user
+
+
+def test_sign_in_goes_to_the_page_asked_for(client, app):
+    user = make_user(email="ana@example.com")
+    db.session.commit()
+    assert client.get("/my-work").headers["Location"] == "/login?next=/my-work"
+    response = client.post("/login", data={"email": "ANA@example.com ",
+                                           "password": "correct horse", "next": "/my-work"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/my-work"
+    assert client.get("/my-work").status_code == 200
+    entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+    assert (entry.action, entry.actor_id) == ("user:login", user.id)
+
+
+def test_a_wrong_password_is_refused_with_a_message(client, app):
+    make_user(email="ana@example.com")
+    db.session.commit()
+    response = client.post("/login", data={"email": "ana@example.com", "password": "nope"})
+    assert response.status_code == 422
+    assert "do not match an account" in response.get_data(as_text=True)
+    assert client.get("/my-work").status_code == 302
+
+
+def test_next_only_redirects_within_the_site(client, app):
+    make_user(email="ana@example.com")
+    db.session.commit()
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example",
+                   "javascript:alert(1)"):
+        response = client.post("/login", data={"email": "ana@example.com",
+                                               "password": "correct horse", "next": target})
+        assert response.headers["Location"] == "/", target
+
+
+def test_sign_out_ends_the_session_even_for_a_copied_cookie(app, login, client):
+    login(make_user(email="ana@example.com"))
+    stolen = client.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    assert thief.get("/my-work").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/my-work").status_code == 302
+    assert thief.get("/my-work").status_code == 302  # the copied cookie no longer works
+
+
+def test_sign_out_needs_a_post(app, login, client):
+    login(make_user())
+    assert client.get("/logout").status_code == 405
+    assert client.get("/my-work").status_code == 200
+
+
+def test_failed_sign_ins_are_limited_per_address(client, app):
+    make_user(email="ana@example.com")
+    db.session.commit()
+    for _ in range(10):
+        assert client.post("/login", data={"email": "ana@example.com",
+                                           "password": "guess"}).status_code == 422
+    limited = client.post("/login", data={"email": "ana@example.com",
+                                          "password": "correct horse"})
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61
+    assert "Too many failed sign-ins from your address. Try again in" in limited.get_data(
+        as_text=True)
+    assert client.get("/login").status_code == 200  # showing the page is not limited
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert other.post("/login", data={"email": "ana@example.com",
+                                      "password": "correct horse"}).status_code == 302
+
+
+def test_a_disabled_user_cannot_sign_in(client, app):
+    user = make_user(email="ana@example.com")
+    user.is_disabled = True
+    db.session.commit()
+    response = client.post("/login", data={"email": "ana@example.com",
+                                           "password": "correct horse"})
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "user:login")) == 0
+
+
+def test_the_session_cookie_is_http_only_and_same_site_lax(client, app):
+    make_user(email="ana@example.com")
+    db.session.commit()
+    response = client.post("/login", data={"email": "ana@example.com",
+                                           "password": "correct horse"})
+    (cookie,) = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie

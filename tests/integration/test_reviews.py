@@ -1,0 +1,220 @@
+"""Reviews through the web: start, fill in, submit, decide, withdraw, export."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from readiness.extensions import db
+from readiness.models import Answer, AuditEntry, Decision, Review
+
+from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
+
+DONE = {
+    "status-pager-load": "met", "evidence-pager-load": "Two pages a week, see the dashboard.",
+    "status-alert-runbooks": "not_applicable",
+    "evidence-alert-runbooks": "We have no alerts of our own yet.",
+}
+
+
+@pytest.fixture
+def setting(app):
+    """A team with a member, a service of theirs, a consultant, and the launch checklist."""
+    team = make_team(slug="payments", name="Payments")
+    member = make_user(email="member@example.com", teams=[team])
+    consultant = make_user(email="consultant@example.com", roles=("consultant",))
+    service = make_service(slug="checkout", name="Checkout", team=team, state="development")
+    version = make_checklist_version()
+    db.session.commit()
+    return {"team": team, "member": member, "consultant": consultant, "service": service,
+            "version": version}
+
+
+def page(response):
+    return response.get_data(as_text=True)
+
+
+def start(client, setting):
+    response = client.post("/services/checkout/reviews",
+                           data={"checklist_version_id": setting["version"].id})
+    assert response.status_code == 302, page(response)
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_a_team_member_fills_in_and_submits_a_review(client, login, setting):
+    login(setting["member"])
+    review_id = start(client, setting)
+    form = client.get(f"/reviews/{review_id}")
+    assert "0 of 2 required items done" in page(form)
+    assert "Show <em>a week</em> of pages." in page(form)  # guidance as Markdown
+
+    saved = client.post(f"/reviews/{review_id}/answers", data={**DONE, "action": "save"})
+    assert saved.status_code == 302
+    shown = page(client.get(f"/reviews/{review_id}"))
+    assert "2 of 2 required items done" in shown
+    assert "Two pages a week, see the dashboard." in shown
+
+    submitted = client.post(f"/reviews/{review_id}/answers", data={**DONE, "action": "submit"})
+    assert submitted.status_code == 302
+    review = db.session.get(Review, review_id)
+    assert review.state == "submitted" and review.submitted_at is not None
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+    assert actions[-3:] == ["review:start", "review:save", "review:submit"]
+
+
+def test_submission_is_refused_with_the_blocking_items_listed(client, login, setting):
+    login(setting["member"])
+    review_id = start(client, setting)
+    data = {"status-pager-load": "not_met", "evidence-pager-load": "Eight pages a week",
+            "status-alert-runbooks": "not_applicable", "evidence-alert-runbooks": "  ",
+            "action": "submit"}
+    response = client.post(f"/reviews/{review_id}/answers", data=data)
+    assert response.status_code == 422
+    text = page(response)
+    assert "Not ready to submit: 2 required item(s) not done" in text
+    assert "answered not met" in text
+    assert "not applicable needs a written justification" in text
+    review = db.session.get(Review, review_id)
+    assert review.state == "draft"
+    # What was typed is saved even though submission was refused.
+    assert {a.item_id: a.evidence for a in review.answers}["pager-load"] == "Eight pages a week"
+
+
+def test_invalid_answers_come_back_with_everything_typed_and_nothing_saved(
+        client, login, setting):
+    login(setting["member"])
+    review_id = start(client, setting)
+    data = {**DONE, "link-alert-runbooks": "javascript:alert(1)", "action": "save"}
+    response = client.post(f"/reviews/{review_id}/answers", data=data)
+    assert response.status_code == 422
+    text = page(response)
+    assert "The link must be a full http:// or https:// address." in text
+    assert "Two pages a week, see the dashboard." in text
+    assert 'value="javascript:alert(1)"' in text
+    assert db.session.scalar(select(func.count()).select_from(Answer)) == 0
+
+
+def decide(client, review_id, verdict, comment="", **item_comments):
+    data = {"verdict": verdict, "comment": comment}
+    data.update({f"item-comment-{k}": v for k, v in item_comments.items()})
+    return client.post(f"/reviews/{review_id}/decision", data=data)
+
+
+def submitted_review(setting):
+    review = make_review(service=setting["service"], checklist_version=setting["version"],
+                         state="submitted",
+                         answers=[("pager-load", "met", "fine"),
+                                  ("alert-runbooks", "met", "linked")])
+    db.session.commit()
+    return review
+
+
+def test_the_consultant_requests_changes_then_approves_the_resubmission(
+        client, login, setting, app):
+    review = submitted_review(setting)
+    login(setting["consultant"])
+    waiting = page(client.get("/my-work"))
+    assert f"/reviews/{review.id}" in waiting
+
+    assert decide(client, review.id, "request_changes").status_code == 422  # needs a comment
+    sent_back = decide(client, review.id, "request_changes", "Link the runbook, please.",
+                       **{"alert-runbooks": "Which runbook?"})
+    assert sent_back.status_code == 302
+    assert db.session.get(Review, review.id).state == "changes_requested"
+
+    team = app.test_client()
+    team.post("/login", data={"email": "member@example.com", "password": "correct horse"})
+    shown = page(team.get(f"/reviews/{review.id}"))
+    assert "Which runbook?" in shown and "Link the runbook, please." in shown
+    assert f"/reviews/{review.id}" in page(team.get("/my-work"))
+    team.post(f"/reviews/{review.id}/answers",
+              data={"status-pager-load": "met", "evidence-pager-load": "fine",
+                    "status-alert-runbooks": "met", "evidence-alert-runbooks": "linked",
+                    "link-alert-runbooks": "https://runbooks.example.com/checkout",
+                    "action": "submit"})
+    assert db.session.get(Review, review.id).state == "submitted"
+
+    approved = decide(client, review.id, "approve", "Good to launch.")
+    assert approved.status_code == 302
+    db.session.expire_all()
+    review = db.session.get(Review, review.id)
+    assert review.state == "approved" and len(review.content_hash) == 64
+    sign_off = db.session.scalars(select(Decision).where(Decision.verdict == "approve")).one()
+    assert sign_off.content_hash == review.content_hash
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_an_approved_review_is_frozen(client, login, setting):
+    review = make_review(service=setting["service"], checklist_version=setting["version"],
+                         state="approved", answers=[("pager-load", "met", "fine")])
+    db.session.commit()
+    login(setting["member"])
+    response = client.post(f"/reviews/{review.id}/answers",
+                           data={"status-pager-load": "not_met", "evidence-pager-load": "x"})
+    assert response.status_code == 403
+    assert 'name="status-pager-load"' not in page(client.get(f"/reviews/{review.id}"))
+    assert db.session.scalar(select(Answer.status)) == "met"
+
+
+def test_a_consultant_who_answered_items_cannot_approve(client, login, setting):
+    helper = setting["consultant"]
+    helper.teams.append(setting["team"])
+    db.session.commit()
+    login(helper)
+    review_id = start(client, setting)
+    client.post(f"/reviews/{review_id}/answers", data={**DONE, "action": "submit"})
+    assert db.session.get(Review, review_id).state == "submitted"
+    shown = page(client.get(f"/reviews/{review_id}"))
+    assert "another consultant must approve it" in shown
+    refused = decide(client, review_id, "approve", "Looks fine to me")
+    assert refused.status_code == 422
+    assert "separation of duties" in page(refused)
+    assert db.session.get(Review, review_id).state == "submitted"
+    # Requesting changes is still allowed.
+    assert decide(client, review_id, "request_changes", "Add numbers").status_code == 302
+
+
+def test_withdraw_a_draft(client, login, setting):
+    login(setting["member"])
+    review_id = start(client, setting)
+    assert client.post(f"/reviews/{review_id}/withdraw").status_code == 302
+    assert db.session.get(Review, review_id).state == "withdrawn"
+    assert client.post(f"/reviews/{review_id}/withdraw").status_code == 403
+
+
+def test_my_work_lists_consultants_waiting_reviews_oldest_first(client, login, setting):
+    first = submitted_review(setting)
+    second = submitted_review(setting)
+    first.submitted_at, second.submitted_at = second.submitted_at, first.submitted_at
+    db.session.commit()
+    login(setting["consultant"])
+    text = page(client.get("/my-work"))
+    positions = [text.index(f"/reviews/{r.id}\"") for r in (first, second)]
+    older_first = sorted((r.submitted_at, r.id) for r in (first, second))
+    assert [i for _, i in sorted(zip(positions, (first.id, second.id), strict=True))] == [
+        i for _, i in older_first]
+
+
+def test_export_is_a_markdown_document(client, login, setting):
+    review = make_review(service=setting["service"], checklist_version=setting["version"],
+                         state="approved",
+                         answers=[("pager-load", "met", "Two pages a **week**"),
+                                  ("alert-runbooks", "not_applicable", "No alerts yet")])
+    db.session.commit()
+    login(setting["member"])
+    response = client.get(f"/reviews/{review.id}/export.md")
+    assert response.status_code == 200
+    assert response.mimetype == "text/markdown"
+    text = page(response)
+    assert text.startswith("# Launch Readiness Review: Checkout")
+    assert "### Pager load is supportable" in text
+    assert "> Two pages a **week**" in text
+    assert "**Not applicable**" in text
+    assert f"`{review.content_hash}`" in text
+    assert re.search(r"### Approved by User \d+", text)
+
+
+def test_unknown_reviews_are_404(client, login, setting):
+    login(setting["member"])
+    assert client.get("/reviews/999").status_code == 404
+    assert client.post("/reviews/999/answers", data={}).status_code == 404

@@ -286,6 +286,8 @@ class AuditEntry(db.Model):
     SET NULL would be an UPDATE the triggers refuse.
     """
 
+    __table_args__ = (Index("ix_audit_entry_subject", "subject_type", "subject_id"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

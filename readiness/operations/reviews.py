@@ -8,7 +8,15 @@ from sqlalchemy import select
 from .. import reviews
 from ..audit import AuditAction, record
 from ..extensions import db
-from ..models import ANSWER_STATUSES, Answer, ChecklistVersion, Decision, Review, utcnow
+from ..models import (
+    ANSWER_STATUSES,
+    Answer,
+    AuditEntry,
+    ChecklistVersion,
+    Decision,
+    Review,
+    utcnow,
+)
 from ..reviews import AnswerState, ReviewRefused
 from .common import InvalidInput
 
@@ -133,7 +141,18 @@ def submit_review(review, *, actor):
 
 
 def answered_by_ids(review):
-    return {a.answered_by_id for a in review.answers if a.answered_by_id is not None}
+    """Everyone who ever saved an answer of `review`, not only the latest authors.
+
+    Read from the record, so overwriting a consultant's answer does not make them
+    eligible to approve.
+    """
+    savers = db.session.scalars(
+        select(AuditEntry.actor_id).where(
+            AuditEntry.subject_type == "review", AuditEntry.subject_id == str(review.id),
+            AuditEntry.action == str(AuditAction.REVIEW_SAVE),
+            AuditEntry.actor_id.is_not(None)).distinct())
+    current = {a.answered_by_id for a in review.answers if a.answered_by_id is not None}
+    return current | set(savers)
 
 
 def decide_review(review, *, actor, verdict, comment, item_comments):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from readiness import create_app
 from readiness.config import database_url
 from readiness.extensions import db
-from readiness.models import Service, User
+from readiness.models import Review, Service, User
 
 from ..factories import make_service, make_team, make_user
 
@@ -71,6 +71,8 @@ def test_demo_fills_an_empty_database_once(app, runner):
             "admin@example.com"} <= emails
     states = set(db.session.scalars(select(Service.state)))
     assert states == {"development", "self_managed", "ops_managed", "retired"}
+    review_states = set(db.session.scalars(select(Review.state)))
+    assert review_states == {"draft", "submitted", "changes_requested", "approved", "withdrawn"}
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
     assert "already has users" in again.output

@@ -218,3 +218,23 @@ def test_unknown_reviews_are_404(client, login, setting):
     login(setting["member"])
     assert client.get("/reviews/999").status_code == 404
     assert client.post("/reviews/999/answers", data={}).status_code == 404
+
+
+def test_a_consultant_whose_answer_was_overwritten_still_cannot_approve(
+        client, login, setting, app):
+    helper = setting["consultant"]
+    helper.teams.append(setting["team"])
+    db.session.commit()
+    login(helper)
+    review_id = start(client, setting)
+    client.post(f"/reviews/{review_id}/answers", data={**DONE, "action": "save"})
+    member = app.test_client()
+    member.post("/login", data={"email": "member@example.com", "password": "correct horse"})
+    rewritten = {**DONE, "evidence-pager-load": "Rewritten by the team.",
+                 "evidence-alert-runbooks": "Rewritten too.", "action": "submit"}
+    assert member.post(f"/reviews/{review_id}/answers", data=rewritten).status_code == 302
+    assert {a.answered_by_id for a in db.session.get(Review, review_id).answers} == {
+        setting["member"].id}
+    refused = decide(client, review_id, "approve", "Fine")
+    assert refused.status_code == 422
+    assert db.session.get(Review, review_id).state == "submitted"

@@ -1,8 +1,8 @@
-"""answers without a status yet, login attempts
+"""login attempts, answers without a status, audit subject index
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 17:00:19.977369
+Create Date: 2026-11-26 17:07:21.898228
 """
 from alembic import op
 import sqlalchemy as sa
@@ -29,9 +29,15 @@ def upgrade():
                existing_type=sa.VARCHAR(length=20),
                nullable=True)
 
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_entry_subject', ['subject_type', 'subject_id'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_entry_subject')
+
     with op.batch_alter_table('answer', schema=None) as batch_op:
         batch_op.alter_column('status',
                existing_type=sa.VARCHAR(length=20),

@@ -1,0 +1,60 @@
+"""Screenshots of the main pages on the demo data, for docs/ and for looking at.
+
+They go to a temporary folder; with UPDATE_SCREENSHOTS=1 they replace the ones
+in docs/screenshots/.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from readiness.demo import load_demo
+from readiness.extensions import db
+from readiness.models import Review, Service
+
+from .conftest import sign_in
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def demo(live_app):
+    with live_app.app_context():
+        load_demo()
+        db.session.commit()
+
+        def review_of(slug, state):
+            return db.session.scalar(select(Review.id).join(Service).where(
+                Service.slug == slug, Review.state == state))
+
+        return {"draft": review_of("refunds", "draft"),
+                "submitted": review_of("autocomplete", "submitted")}
+
+
+def test_screenshots_of_the_review_pages(live_server, demo, new_page, shots):
+    team = new_page()
+    sign_in(team, live_server, "team@example.com", "demo")
+    team.goto(f"{live_server}/reviews/{demo['draft']}")
+    expect(team.get_by_role("button", name="Save and submit for review")).to_be_visible()
+    team.screenshot(path=shots / "review-page.png")
+
+    consultant = new_page()
+    sign_in(consultant, live_server, "consultant@example.com", "demo")
+    consultant.goto(f"{live_server}/my-work")
+    consultant.screenshot(path=shots / "consultant-my-work.png")
+    consultant.goto(f"{live_server}/reviews/{demo['submitted']}")
+    expect(consultant.get_by_role("button", name="Approve and sign off")).to_be_visible()
+    consultant.get_by_role("heading", name="Your decision").scroll_into_view_if_needed()
+    consultant.screenshot(path=shots / "consultant-page.png")
+    for name in ("review-page.png", "consultant-my-work.png", "consultant-page.png"):
+        assert (shots / name).stat().st_size > 10_000

@@ -1,6 +1,7 @@
 """What all use cases share: the error for input a person must correct, and formats."""
 
 import re
+from urllib.parse import urlsplit
 
 from .. import checklists
 
@@ -11,3 +12,15 @@ MIN_PASSWORD_LENGTH = 8
 
 class InvalidInput(ValueError):
     """Input a person must correct; the message says what and how."""
+
+
+def is_http_link(url):
+    """True for a full http:// or https:// address without whitespace or control characters."""
+    # Whitespace or control characters inside a URL are a paste gone wrong, or a trick.
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "http://[oops": not a URL at all
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)

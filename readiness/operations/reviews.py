@@ -1,7 +1,6 @@
 """Use cases for reviews: start, save answers, submit, decide, withdraw."""
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -18,7 +17,7 @@ from ..models import (
     utcnow,
 )
 from ..reviews import AnswerState, ReviewRefused
-from .common import InvalidInput
+from .common import InvalidInput, is_http_link
 
 MAX_EVIDENCE = 20_000
 MAX_COMMENT = 20_000
@@ -81,16 +80,11 @@ def validate_answers(content, posted):
             errors[item_id] = "Choose met, not met or not applicable."
         elif len(answer.evidence) > MAX_EVIDENCE:
             errors[item_id] = f"The evidence is too long (at most {MAX_EVIDENCE:,} characters)."
-        elif answer.link and not is_web_link(answer.link):
+        elif answer.link and not is_http_link(answer.link):
             errors[item_id] = "The link must be a full http:// or https:// address."
         elif answer.link and len(answer.link) > MAX_LINK:
             errors[item_id] = f"The link is too long (at most {MAX_LINK} characters)."
     return errors
-
-
-def is_web_link(text):
-    parts = urlsplit(text)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def save_answers(review, posted, *, actor):

@@ -1,36 +1,268 @@
 """Services: list with search and filters, create, edit, the service page."""
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import InputRequired, ValidationError
 
 from .. import permissions
 from ..extensions import db
-from ..models import Review, Service
+from ..models import SERVICE_STATES, Review, Service, Team
+from ..operations import InvalidInput
+from ..operations import services as service_ops
 from ..operations.reviews import current_versions
+from . import carry
+from .errors import require
+from .home import STATE_LABELS
 
 bp = Blueprint("services", __name__, url_prefix="/services")
+
+PER_PAGE = 25
+MAX_QUERY = 100
+TIER_LABELS = {1: "1 (most critical)", 2: "2", 3: "3 (least critical)"}
+LINK_TITLES = {"repo_url": "Repository", "runbook_url": "Runbook", "dashboard_url": "Dashboard"}
+
+
+def operation_check(check):
+    """A WTForms validator from an operations check, so the form and the use case agree."""
+
+    def validate(form, field):
+        try:
+            check(field.data)
+        except InvalidInput as exc:
+            raise ValidationError(_sentence(str(exc))) from exc
+
+    return validate
+
+
+def _tier_or_none(value):
+    """The tier as a number, or None for anything else (the tier check then says why)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _sentence(message):
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+class EditServiceForm(FlaskForm):
+    name = StringField("Name", validators=[operation_check(service_ops.check_name)])
+    tier = SelectField("Tier", coerce=_tier_or_none, default=2, validate_choice=False,
+                       choices=[SelectChoice(n, label) for n, label in TIER_LABELS.items()],
+                       validators=[operation_check(service_ops.check_tier)])
+    description = TextAreaField("Description", render_kw={"rows": 8},
+                                validators=[operation_check(service_ops.check_description)])
+    repo_url = URLField("Repository", validators=[
+        operation_check(lambda url: service_ops.check_link("repo_url", url))])
+    runbook_url = URLField("Runbook", validators=[
+        operation_check(lambda url: service_ops.check_link("runbook_url", url))])
+    dashboard_url = URLField("Dashboard", validators=[
+        operation_check(lambda url: service_ops.check_link("dashboard_url", url))])
+
+    def editable_values(self):
+        return {field: getattr(self, field).data for field in service_ops.EDITABLE_FIELDS}
+
+
+class NewServiceForm(EditServiceForm):
+    slug = StringField("Slug", validators=[operation_check(service_ops.check_slug)])
+    team = SelectField("Owning team", validators=[InputRequired("Choose the owning team.")],
+                       validate_choice=False)
+
+    def validate_team(self, field):
+        if field.data not in {choice.value for choice in field.choices if choice.value}:
+            raise ValidationError("Choose one of your teams.")
+
+
+def creatable_teams(user):
+    """The teams `user` may add services to: their own, or all for admins."""
+    if permissions.is_admin(user):
+        return db.session.scalars(select(Team).order_by(Team.name)).all()
+    return list(user.teams)
+
+
+def load_service_or_404(slug, *options):
+    service = db.session.scalar(select(Service).where(Service.slug == slug).options(*options))
+    if service is None:
+        abort(404, "There is no such service.")
+    return service
 
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("errors/error.html", code=200, title="Services", message="Soon.")
+    # Rows, not Team objects: the filter needs no more, and the table's teams come with
+    # the services through selectinload.
+    teams = db.session.execute(select(Team.slug, Team.name).order_by(Team.name)).all()
+    filters, notices = parse_filters(request.args, teams)
+    query = select(Service).options(selectinload(Service.team)).order_by(Service.name,
+                                                                         Service.id)
+    if filters.get("q"):
+        query = query.where(or_(Service.name.icontains(filters["q"], autoescape=True),
+                                Service.slug.icontains(filters["q"], autoescape=True)))
+    if filters.get("team"):
+        query = query.where(Service.team.has(Team.slug == filters["team"]))
+    if filters.get("state"):
+        query = query.where(Service.state == filters["state"])
+    if filters.get("tier"):
+        query = query.where(Service.tier == int(filters["tier"]))
+
+    page_number = parse_page(request.args.get("page"), notices)
+    page = db.paginate(query, page=page_number, per_page=PER_PAGE, error_out=False)
+    if page.pages and page_number > page.pages:
+        notices.append(f"There is no page {page_number}; showing the last page, "
+                       f"{page.pages}.")
+        page = db.paginate(query, page=page.pages, per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "services/index.html", page=page, filters=filters, notices=notices, teams=teams,
+        states=[(state, STATE_LABELS.get(state, state)) for state in SERVICE_STATES],
+        tiers=TIER_LABELS, can_create=permissions.can_create_service(current_user),
+        is_filtered=bool(filters),
+    )
+
+
+def parse_filters(args, teams):
+    """The valid filters from the query string, and a notice for each one ignored."""
+    filters, notices = {}, []
+    q = args.get("q", "").strip()
+    if len(q) > MAX_QUERY:
+        notices.append(f"The search was cut to its first {MAX_QUERY} characters.")
+        q = q[:MAX_QUERY]
+    if q:
+        filters["q"] = q
+    team = args.get("team", "").strip()
+    if team:
+        if team in {t.slug for t in teams}:
+            filters["team"] = team
+        else:
+            notices.append(f"There is no team “{team}”, so services of every team are shown.")
+    state = args.get("state", "").strip()
+    if state:
+        if state in SERVICE_STATES:
+            filters["state"] = state
+        else:
+            notices.append(f"“{state}” is not a state, so services in every state are shown.")
+    tier = args.get("tier", "").strip()
+    if tier:
+        if tier in {str(t) for t in TIER_LABELS}:
+            filters["tier"] = tier
+        else:
+            notices.append(f"“{tier}” is not a tier (1, 2 or 3), so every tier is shown.")
+    return filters, notices
+
+
+def parse_page(raw, notices):
+    if raw is None or raw == "":
+        return 1
+    if raw.isdigit() and 1 <= int(raw) <= 1_000_000:
+        return int(raw)
+    notices.append(f"“{raw}” is not a page number, so the first page is shown.")
+    return 1
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    require(permissions.can_create_service(current_user),
+            "Only members of a team (and admins) can add services.")
+    form = new_service_form()
+    team = None
+    if request.method == "POST" and form.team.data:
+        team = db.session.scalar(select(Team).where(Team.slug == form.team.data))
+        if team is not None:
+            require(permissions.can_create_service(current_user, team),
+                    f"Only members of {team.name} (and admins) can add its services.")
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("services/form.html", form=form, service=None), status
+    try:
+        service = service_ops.create_service(
+            slug=form.slug.data, team=team, actor=current_user, **form.editable_values())
+    except service_ops.InvalidServiceInput as exc:
+        db.session.rollback()
+        getattr(form, exc.field).errors.append(_sentence(str(exc)))
+        return render_template("services/form.html", form=form, service=None), 422
+    db.session.commit()
+    flash(f"{service.name} is added, in development. Start its launch review when it is "
+          "ready.", "success")
+    return redirect(url_for("services.show", slug=service.slug))
+
+
+def new_service_form(formdata=None):
+    kwargs = {} if formdata is None else {"formdata": formdata}
+    form = NewServiceForm(**kwargs)
+    teams = creatable_teams(current_user)
+    choices = [SelectChoice(t.slug, t.name) for t in teams]
+    if len(teams) != 1:
+        choices.insert(0, SelectChoice("", "Choose a team…"))
+    form.team.choices = choices
+    return form
+
+
+def _rerender_create(url, formdata):
+    require(permissions.can_create_service(current_user))
+    return render_template("services/form.html", form=new_service_form(formdata),
+                           service=None)
+
+
+carry.register("services.create", _rerender_create)
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug):
+    service = load_service_or_404(slug, selectinload(Service.team))
+    require(permissions.can_edit_service(current_user, service),
+            f"Only members of {service.team.name} (and admins) can edit {service.name}.")
+    form = EditServiceForm(obj=service)
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template("services/form.html", form=form, service=service), status
+    try:
+        changes = service_ops.update_service(service, actor=current_user,
+                                             **form.editable_values())
+    except service_ops.InvalidServiceInput as exc:
+        db.session.rollback()
+        service = load_service_or_404(slug, selectinload(Service.team))
+        getattr(form, exc.field).errors.append(_sentence(str(exc)))
+        return render_template("services/form.html", form=form, service=service), 422
+    db.session.commit()
+    if changes:
+        flash(f"{service.name} is saved.", "success")
+    else:
+        flash("Nothing had changed.", "info")
+    return redirect(url_for("services.show", slug=service.slug))
+
+
+def _rerender_edit(url, formdata):
+    slug = url.rstrip("/").split("/")[-2]
+    service = load_service_or_404(slug, selectinload(Service.team))
+    require(permissions.can_edit_service(current_user, service))
+    return render_template("services/form.html", form=EditServiceForm(formdata=formdata),
+                           service=service)
+
+
+carry.register("services.edit", _rerender_edit)
 
 
 @bp.get("/<slug>")
 @login_required
 def show(slug):
-    service = db.session.scalar(
-        select(Service).where(Service.slug == slug).options(
-            selectinload(Service.team),
-            selectinload(Service.reviews).selectinload(Review.checklist_version)))
-    if service is None:
-        abort(404, "There is no such service.")
+    service = load_service_or_404(
+        slug, selectinload(Service.team),
+        selectinload(Service.reviews).selectinload(Review.checklist_version))
     can_start = permissions.can_start_review(current_user, service)
+    links = [(title, url, service_ops.is_http_link(url))
+             for field, title in LINK_TITLES.items() if (url := getattr(service, field))]
     return render_template("services/show.html", service=service,
                            reviews=sorted(service.reviews, key=lambda r: r.created_at,
                                           reverse=True),
+                           links=links, tier_label=TIER_LABELS.get(service.tier, service.tier),
+                           state_label=STATE_LABELS.get(service.state, service.state),
+                           can_edit=permissions.can_edit_service(current_user, service),
                            can_start_review=can_start,
                            checklist_versions=current_versions() if can_start else [])

@@ -238,3 +238,14 @@ def test_a_consultant_whose_answer_was_overwritten_still_cannot_approve(
     refused = decide(client, review_id, "approve", "Fine")
     assert refused.status_code == 422
     assert db.session.get(Review, review_id).state == "submitted"
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "http://[oops", "ftp://x.example/a",
+                                  "https://", "https://a.example/ b", "x" * 600])
+def test_bad_links_are_refused_with_a_message_never_a_crash(client, login, setting, link):
+    login(setting["member"])
+    review_id = start(client, setting)
+    response = client.post(f"/reviews/{review_id}/answers",
+                           data={"status-alert-runbooks": "met", "link-alert-runbooks": link})
+    assert response.status_code == 422
+    assert "Some answers need correcting" in page(response)

@@ -11,7 +11,15 @@ MIN_PASSWORD_LENGTH = 8
 
 
 class InvalidInput(ValueError):
-    """Input a person must correct; the message says what and how."""
+    """Input a person must correct; the message says what and how.
+
+    `field` names the form field it is about, when there is one, so a form can
+    show the message next to it.
+    """
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
 
 
 def is_http_link(url):

@@ -19,78 +19,76 @@ LINK_LABELS = {"repo_url": "repository", "runbook_url": "runbook", "dashboard_ur
 EDITABLE_FIELDS = ("name", "tier", "description", *LINK_FIELDS)
 
 
-class InvalidServiceInput(InvalidInput):
-    """Input a person must correct; `field` names the service field it is about."""
-
-    def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
-
 
 def check_slug(slug):
     """The slug, stripped.
 
-    :raise InvalidServiceInput: unless it is a slug of at most MAX_SLUG characters.
+    :raise InvalidInput: unless it is a slug of at most MAX_SLUG characters.
     """
     slug = (slug or "").strip()
     if not SLUG_PATTERN.match(slug):
-        raise InvalidServiceInput(
-            "slug", f"'{slug}' is not a slug: use lowercase letters, digits and '-', "
-                    "starting with a letter or digit")
+        raise InvalidInput(
+            field="slug", message=f"'{slug}' is not a slug: use lowercase letters, digits "
+                                  "and '-', starting with a letter or digit")
     if len(slug) > MAX_SLUG:
-        raise InvalidServiceInput("slug", f"the slug is too long (at most {MAX_SLUG} characters)")
+        raise InvalidInput(
+            field="slug", message=f"the slug is too long (at most {MAX_SLUG} characters)")
     return slug
 
 
 def check_name(name):
     """The name, stripped.
 
-    :raise InvalidServiceInput: for an empty or too long name.
+    :raise InvalidInput: for an empty or too long name.
     """
     name = (name or "").strip()
     if not name:
-        raise InvalidServiceInput("name", "a service needs a name")
+        raise InvalidInput(
+            field="name", message="a service needs a name")
     if len(name) > MAX_NAME:
-        raise InvalidServiceInput("name", f"the name is too long (at most {MAX_NAME} characters)")
+        raise InvalidInput(
+            field="name", message=f"the name is too long (at most {MAX_NAME} characters)")
     return name
 
 
 def check_tier(tier):
-    """:raise InvalidServiceInput: unless `tier` is 1, 2 or 3."""
+    """:raise InvalidInput: unless `tier` is 1, 2 or 3."""
     if isinstance(tier, bool) or tier not in TIERS:
-        raise InvalidServiceInput("tier", "the tier is 1 (most critical), 2 or 3")
+        raise InvalidInput(
+            field="tier", message="the tier is 1 (most critical), 2 or 3")
     return tier
 
 
 def check_description(description):
     """The Markdown description with plain newlines ("" when blank).
 
-    :raise InvalidServiceInput: when it is too long.
+    :raise InvalidInput: when it is too long.
     """
     description = (description or "").replace("\r\n", "\n")
     if not description.strip():
         return ""
     if len(description) > MAX_DESCRIPTION:
-        raise InvalidServiceInput(
-            "description", f"the description is too long (at most {MAX_DESCRIPTION:,} characters)")
+        raise InvalidInput(
+            field="description",
+            message=f"the description is too long (at most {MAX_DESCRIPTION:,} characters)")
     return description
 
 
 def check_link(field, url):
     """The link stripped, or None when empty.
 
-    :raise InvalidServiceInput: unless it is a full http:// or https:// address.
+    :raise InvalidInput: unless it is a full http:// or https:// address.
     """
     url = (url or "").strip()
     if not url:
         return None
     label = LINK_LABELS[field]
     if not is_http_link(url):
-        raise InvalidServiceInput(
-            field, f"the {label} link must be a full http:// or https:// address")
+        raise InvalidInput(
+            field=field, message=f"the {label} link must be a full http:// or https:// address")
     if len(url) > MAX_URL:
-        raise InvalidServiceInput(
-            field, f"the {label} link is too long (at most {MAX_URL} characters)")
+        raise InvalidInput(
+            field=field, message=f"the {label} link is too long (at most {MAX_URL} characters)")
     return url
 
 
@@ -98,7 +96,7 @@ def create_service(*, slug, name, team, tier=2, description="", repo_url=None,
                    runbook_url=None, dashboard_url=None, actor=None):
     """Add a service owned by `team`, in development.
 
-    :raise InvalidServiceInput: for a bad or taken slug, an empty name, a tier outside
+    :raise InvalidInput: for a bad or taken slug, an empty name, a tier outside
         1 to 3, a description too long or a link that is not http(s).
     """
     slug = check_slug(slug)
@@ -111,7 +109,8 @@ def create_service(*, slug, name, team, tier=2, description="", repo_url=None,
         "dashboard_url": check_link("dashboard_url", dashboard_url),
     }
     if db.session.scalar(select(Service.id).where(Service.slug == slug)) is not None:
-        raise InvalidServiceInput("slug", f"a service '{slug}' already exists")
+        raise InvalidInput(
+            field="slug", message=f"a service '{slug}' already exists")
     service = Service(slug=slug, team=team, **values)
     db.session.add(service)
     record(AuditAction.SERVICE_CREATE, actor=actor, subject=service, slug=slug,
@@ -134,7 +133,7 @@ def update_service(service, *, actor, **fields):
     nothing changed means no audit entry.
 
     :raise TypeError: for a field that cannot be edited (slug, team, state …).
-    :raise InvalidServiceInput: for a value create_service would refuse too.
+    :raise InvalidInput: for a value create_service would refuse too.
     """
     unknown = sorted(set(fields) - set(EDITABLE_FIELDS))
     if unknown:

@@ -182,7 +182,7 @@ def create():
     try:
         service = service_ops.create_service(
             slug=form.slug.data, team=team, actor=current_user, **form.editable_values())
-    except service_ops.InvalidServiceInput as exc:
+    except service_ops.InvalidInput as exc:
         db.session.rollback()
         getattr(form, exc.field).errors.append(_sentence(str(exc)))
         return render_template("services/form.html", form=form, service=None), 422
@@ -225,7 +225,7 @@ def edit(slug):
     try:
         changes = service_ops.update_service(service, actor=current_user,
                                              **form.editable_values())
-    except service_ops.InvalidServiceInput as exc:
+    except service_ops.InvalidInput as exc:
         db.session.rollback()
         service = load_service_or_404(slug, selectinload(Service.team))
         getattr(form, exc.field).errors.append(_sentence(str(exc)))

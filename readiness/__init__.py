@@ -29,9 +29,9 @@ def create_app(test_config=None):
     from . import audit  # noqa: F401  (registers the audit triggers on the table)
     from .cli import register_commands
     from .markdown import render as render_markdown
-    from .web import admin, auth, errors, home, reviews, services
+    from .web import admin, auth, errors, home, lifecycle, reviews, services
 
-    for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, admin.bp):
+    for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, lifecycle.bp, admin.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     app.add_template_filter(render_markdown, "markdown")

@@ -372,3 +372,73 @@ def _describe(value) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """An automated check evaluated against the latest fact: pass, fail, stale or missing."""
+
+    status: str
+    fact: str
+    expected: str
+    value: float | None = None
+    observed_at: object = None
+    age_days: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def describe(self) -> str:
+        if self.status == "missing":
+            return f"no {self.fact} fact yet (needs {self.expected})"
+        shown = f"{self.fact} = {self.value:g}"
+        if self.status == "stale":
+            return (f"{shown} is {self.age_days:.0f} days old: too old to count "
+                    f"(needs {self.expected})")
+        if self.status == "fail":
+            return f"{shown}, needs {self.expected}"
+        return f"{shown} ({self.expected})"
+
+
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def evaluate_check(check: Mapping, value, observed_at, now) -> CheckResult:
+    """Evaluate a check (as stored: fact, op, value, max_age_days) against the latest fact.
+
+    `value` and `observed_at` are None when there is no fact; a fact older than
+    `max_age_days` counts as missing (stale).
+    """
+    expected = f"{check['fact']} {check['op']} {check['value']:g}"
+    if value is None:
+        return CheckResult("missing", check["fact"], expected)
+    age_days = (now - observed_at).total_seconds() / 86400
+    max_age = check.get("max_age_days")
+    if max_age is not None and age_days > max_age:
+        status = "stale"
+    else:
+        status = "pass" if _COMPARE[check["op"]](value, check["value"]) else "fail"
+    return CheckResult(status, check["fact"], expected, value, observed_at, age_days)
+
+
+def evaluate_items(content: Mapping, latest: Mapping, now):
+    """(item, CheckResult) for each item of a stored checklist that has a check.
+
+    `latest` maps fact name to (value, observed_at) of the latest fact.
+    """
+    results = []
+    for section in content["sections"]:
+        for item in section["items"]:
+            check = item.get("check")
+            if check:
+                value, observed_at = latest.get(check["fact"], (None, None))
+                results.append((item, evaluate_check(check, value, observed_at, now)))
+    return results

@@ -5,10 +5,12 @@ import sys
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from . import audit, checklists, operations
+from . import audit, checklists, lifecycle, operations
 from .extensions import db
-from .models import ROLES
+from .models import ROLES, Service
+from .operations import lifecycle as lifecycle_ops
 
 
 def register_commands(app):
@@ -16,6 +18,7 @@ def register_commands(app):
     app.cli.add_command(teams_group)
     app.cli.add_command(users_group)
     app.cli.add_command(audit_group)
+    app.cli.add_command(gate_command)
     from .demo import demo_command
 
     app.cli.add_command(demo_command)
@@ -145,3 +148,28 @@ def verify_command():
         click.echo(f"{len(problems)} problem(s): the record was altered.", err=True)
         sys.exit(1)
     click.echo("The audit chain and all sign-offs are intact.")
+
+
+@click.command("gate")
+@click.argument("service")
+def gate_command(service):
+    """Say whether SERVICE (its slug) may take production traffic, and why.
+
+    Yes while it is self-managed or Ops-managed and its latest approved launch
+    review is still valid; no while it is in development or retired, or when
+    that approval has expired. Exits 0 when allowed, 1 when refused, 2 when
+    there is no such service. Use it as a deploy step in CI.
+    """
+    found = db.session.scalar(select(Service).where(Service.slug == service))
+    if found is None:
+        click.echo(f"{service}: no such service", err=True)
+        sys.exit(2)
+    decision = lifecycle_ops.gate_for(found)
+    state = lifecycle.STATE_LABELS[found.state].lower()
+    if decision.allowed:
+        click.echo(f"{service}: allowed ({state})")
+        return
+    click.echo(f"{service}: refused ({state})")
+    for reason in decision.reasons:
+        click.echo(f"  - {reason}")
+    sys.exit(1)

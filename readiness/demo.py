@@ -1,14 +1,17 @@
 """`flask --app app demo`: a small organisation to look around in."""
 
+from datetime import timedelta
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from . import operations, reviews
-from .audit import AuditAction, record
 from .extensions import db
-from .models import User
+from .models import User, clock_at, utcnow
+from .operations import lifecycle as support
+from .operations.facts import FactInput, record_facts
 from .operations.reviews import AnswerInput, current_versions
 
 DEMO_PASSWORD = "demo"  # noqa: S105  (documented demo accounts)
@@ -32,89 +35,142 @@ def demo_command():
                "with the password 'demo'.")
 
 
-def load_demo():
-    operations.sync_checklists([current_app.config["CHECKLISTS_DIR"]])
-    payments = operations.create_team(slug="payments", name="Payments")
-    search = operations.create_team(slug="search", name="Search")
-    people = {}
-    for email, name, roles, teams in [
-        ("team@example.com", "Tess Okafor", (), ("payments",)),
-        ("consultant@example.com", "Connor Lindqvist", ("consultant",), ()),
-        ("consultant2@example.com", "Priya Raman", ("consultant",), ()),
-        ("lead@example.com", "Lee Navarro", ("ops_lead",), ()),
-        ("admin@example.com", "Ada Brandt", ("admin",), ()),
-        ("search@example.com", "Sam Achterberg", (), ("search",)),
-    ]:
-        people[email.split("@")[0]] = operations.create_user(
-            email=email, name=name, password=DEMO_PASSWORD, roles=roles, team_slugs=teams,
-            min_password_length=4)
-    team, searcher = people["team"], people["search"]
-    consultant = people["consultant"]
+def load_demo(now=None):
+    """A year in the life of two teams, told in time order so the record reads true."""
+    now = now or utcnow()
+
+    def at(days_ago, hours=0):
+        return clock_at(now - timedelta(days=days_ago, hours=hours))
+
+    with at(400):
+        operations.sync_checklists([current_app.config["CHECKLISTS_DIR"]])
+        payments = operations.create_team(slug="payments", name="Payments")
+        search = operations.create_team(slug="search", name="Search")
+        people = {}
+        for email, name, roles, teams in [
+            ("team@example.com", "Tess Okafor", (), ("payments",)),
+            ("consultant@example.com", "Connor Lindqvist", ("consultant",), ()),
+            ("consultant2@example.com", "Priya Raman", ("consultant",), ()),
+            ("lead@example.com", "Lee Navarro", ("ops_lead",), ()),
+            ("admin@example.com", "Ada Brandt", ("admin",), ()),
+            ("search@example.com", "Sam Achterberg", (), ("search",)),
+        ]:
+            people[email.split("@")[0]] = operations.create_user(
+                email=email, name=name, password=DEMO_PASSWORD, roles=roles,
+                team_slugs=teams, min_password_length=4)
+        services = {}
+        for slug, name, owner, tier, description in SERVICES:
+            services[slug] = operations.create_service(
+                slug=slug, name=name, team=payments if owner == "payments" else search,
+                tier=tier, actor=people["admin"], description=description,
+                repo_url=f"https://git.example.com/{owner}/{slug}",
+                runbook_url=f"https://runbooks.example.com/{slug}")
+    team, searcher, lead = people["team"], people["search"], people["lead"]
+    consultants = [people["consultant"], people["consultant2"]]
     versions = {v.checklist_id: v for v in current_versions()}
     launch, handoff = versions["launch-readiness"], versions["handoff-readiness"]
 
-    services = {}
-    for slug, name, owner, tier, description in [
-        ("checkout", "Checkout", payments, 1, "Takes the basket to a paid order."),
-        ("ledger", "Ledger", payments, 1, "Double-entry record of every payment."),
-        ("refunds", "Refunds", payments, 2, "Sends money back when orders are returned."),
-        ("invoice-pdf", "Invoice PDF", payments, 3, "Renders invoices; replaced by billing."),
-        ("fraud-score", "Fraud score", payments, 2, "Scores each payment for fraud risk."),
-        ("search-api", "Search API", search, 2, "Product search for the shop and the apps."),
-        ("autocomplete", "Autocomplete", search, 3, "Suggestions while people type."),
-    ]:
-        services[slug] = operations.create_service(
-            slug=slug, name=name, team=owner, tier=tier, actor=people["admin"],
-            repo_url=f"https://git.example.com/{owner.slug}/{slug}",
-            runbook_url=f"https://runbooks.example.com/{slug}", description=description)
-
-    def review(slug, version, state, author, *, gaps=0):
-        """A review of `slug` filled in by `author` and taken to `state`."""
-        service = services[slug]
-        r = operations.start_review(service, version, actor=author)
-        db.session.flush()
-        items = list(reviews.checklist_items(version.content))
-        answers = {}
-        for index, (_, item) in enumerate(items):
-            if index >= len(items) - gaps:
-                break
-            link = (f"https://wiki.example.com/{slug}/{item['id']}"
-                    if item.get("evidence") == "link" else None)
-            answers[item["id"]] = AnswerInput(
-                "met", f"{item['title']}: checked by the team, notes in the service wiki.",
-                link)
-        operations.save_answers(r, answers, actor=author)
+    def review(slug, version, state, author, started, *, took=6, gaps=0, decider=0):
+        """A review of `slug` started `started` days ago and taken to `state`."""
+        with at(started):
+            r = operations.start_review(services[slug], version, actor=author)
+            db.session.flush()
+            items = list(reviews.checklist_items(version.content))
+            answers = {}
+            for index, (_, item) in enumerate(items):
+                if index >= len(items) - gaps:
+                    break
+                link = (f"https://wiki.example.com/{slug}/{item['id']}"
+                        if item.get("evidence") == "link" else None)
+                answers[item["id"]] = AnswerInput(
+                    "met", f"{item['title']}: checked by the team; notes in the service wiki.",
+                    link)
+            operations.save_answers(r, answers, actor=author)
         if state in ("submitted", "changes_requested", "approved"):
-            operations.submit_review(r, actor=author)
+            with at(started, hours=-3):
+                operations.submit_review(r, actor=author)
         if state == "changes_requested":
-            first = items[0][1]["id"]
-            operations.decide_review(
-                r, actor=consultant, verdict="request_changes",
-                comment="Please show a full week of pager data, not one day.",
-                item_comments={first: "Which dashboard shows this?"})
+            with at(started - 1):
+                operations.decide_review(
+                    r, actor=consultants[decider], verdict="request_changes",
+                    comment="Please show a full week of pager data, not one day.",
+                    item_comments={items[0][1]["id"]: "Which dashboard shows this?"})
         if state == "approved":
-            operations.decide_review(r, actor=consultant, verdict="approve",
-                                     comment="Meets the requirements. Good to go.",
-                                     item_comments={})
+            with at(started - took):
+                operations.decide_review(r, actor=consultants[decider], verdict="approve",
+                                         comment="Meets the requirements. Good to go.",
+                                         item_comments={})
         if state == "withdrawn":
-            operations.withdraw_review(r, actor=author)
+            with at(started - 1):
+                operations.withdraw_review(r, actor=author)
         return r
 
-    review("checkout", launch, "approved", team)
-    review("ledger", launch, "approved", team)
-    review("ledger", handoff, "approved", team)
-    review("refunds", launch, "draft", team, gaps=5)
-    review("fraud-score", launch, "changes_requested", team)
-    review("invoice-pdf", launch, "approved", team)
-    review("search-api", launch, "approved", searcher)
-    review("search-api", handoff, "approved", searcher)
-    review("autocomplete", launch, "withdrawn", searcher, gaps=10)
-    review("autocomplete", launch, "submitted", searcher)
+    def move(slug, kind, days_ago, reason="", **details):
+        with at(days_ago):
+            support.transition(services[slug], kind, actor=lead, reason=reason, **details)
 
-    # The lifecycle operations (launch, handoff, handback, retire) come with their own
-    # issue; until then the demo places services in their states directly, on the record.
-    for slug, state in [("checkout", "self_managed"), ("ledger", "ops_managed"),
-                        ("invoice-pdf", "retired"), ("search-api", "ops_managed")]:
-        services[slug].state = state
-        record(AuditAction.SERVICE_UPDATE, actor=people["admin"], subject=services[slug],
-               state=state)
+    review("invoice-pdf", launch, "approved", team, 390, took=9)
+    move("invoice-pdf", "launch", 380)
+    review("ledger", launch, "approved", team, 330, took=5)
+    move("ledger", "launch", 324)
+    review("search-api", launch, "approved", searcher, 300, took=12, decider=1)
+    move("search-api", "launch", 287)
+    review("ledger", handoff, "approved", team, 270, took=8, decider=1)
+    move("ledger", "handoff", 260, "Stable for a quarter; Ops accepts the pager.")
+    review("checkout", launch, "approved", team, 355, took=4)
+    move("checkout", "launch", 349, "Black-friday ready.")
+    push_facts(services["ledger"], "ledger", now, 230, 8, pages=9, toil=62, slo=99.1)
+    move("ledger", "handback", 205,
+         "Pager load tripled after the batch rewrite: **9 pages a week** for a month, "
+         "and Ops spends most of its time on manual reconciliations.",
+         return_conditions="Two quiet months: at most 2 pages a week, reconciliation "
+                           "automated, then a new handoff review.",
+         return_items=["pager-load", "runbooks-tested"],
+         target_date=(now - timedelta(days=120)).date())
+    review("ledger", handoff, "approved", team, 150, took=7)
+    move("ledger", "handoff", 140, "Reconciliation automated; quiet for two months.")
+    review("search-api", handoff, "approved", searcher, 180, took=10)
+    move("search-api", "handoff", 168, "Accepted after the capacity work.")
+    review("fraud-score", launch, "changes_requested", team, 20)
+    review("refunds", launch, "draft", team, 12, gaps=5)
+    review("autocomplete", launch, "withdrawn", searcher, 60, gaps=10)
+    review("autocomplete", launch, "submitted", searcher, 3)
+    push_facts(services["search-api"], "search-api", now, 70, 6, pages=12, toil=55, slo=99.2)
+    move("search-api", "handback", 40,
+         "Twelve pages a week since the index migration, and objectives missed three "
+         "weeks running.",
+         return_conditions="Finish the index migration; a month at or under 3 pages a "
+                           "week; objectives met for four weeks.",
+         return_items=["pager-load", "slo-attainment"],
+         target_date=(now + timedelta(days=50)).date())
+    move("invoice-pdf", "retire", 60, "Replaced by the billing platform's own invoices.")
+    push_facts(services["ledger"], "ledger", now, 56, 8, pages=7, toil=35, slo=99.4)
+    push_facts(services["search-api"], "search-api", now, 35, 5, pages=4, toil=20, slo=99.7)
+    push_facts(services["checkout"], "checkout", now, 56, 8, pages=1, toil=10, slo=99.95)
+
+
+SERVICES = [
+    ("checkout", "Checkout", "payments", 1, "Takes the basket to a **paid order**."),
+    ("ledger", "Ledger", "payments", 1, "Double-entry record of every payment."),
+    ("refunds", "Refunds", "payments", 2, "Sends money back when orders are returned."),
+    ("invoice-pdf", "Invoice PDF", "payments", 3, "Rendered invoices; replaced by billing."),
+    ("fraud-score", "Fraud score", "payments", 2, "Scores each payment for fraud risk."),
+    ("search-api", "Search API", "search", 2, "Product search for the shop and the apps."),
+    ("autocomplete", "Autocomplete", "search", 3, "Suggestions while people type."),
+]
+
+
+def push_facts(service, slug, now, days_ago, weeks, *, pages, toil, slo):
+    """Weekly telemetry from `days_ago` on, drifting a little week to week."""
+    for week in range(weeks):
+        observed = now - timedelta(days=days_ago - 7 * week)
+        wobble = (week % 3) - 1
+        readings = {
+            "pages_per_week": max(0, pages + wobble), "ops_toil_pct": toil + 2 * wobble,
+            "slo_attainment_pct": round(slo - 0.05 * wobble, 2), "open_sev1_defects": 0,
+            "change_failure_rate_pct": 8 + wobble, "monitoring_coverage_pct": 92,
+            "deploy_success_rate_pct": 98,
+        }
+        with clock_at(observed):
+            record_facts(service, [FactInput(name, float(value), observed, "monitoring")
+                                   for name, value in readings.items()], actor=None)

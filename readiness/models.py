@@ -4,6 +4,8 @@ Enum-like values are lowercase strings guarded by CHECK constraints; every
 timestamp is timezone-aware UTC and its name ends in `_at`.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,8 +38,21 @@ STAGES = ("launch", "handoff", "handback")
 ROLES = ("consultant", "ops_lead", "admin")
 
 
+_clock: ContextVar[datetime | None] = ContextVar("clock", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC; inside `clock_at(moment)`, that moment (the demo tells a past story)."""
+    return _clock.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime):
+    token = _clock.set(moment)
+    try:
+        yield moment
+    finally:
+        _clock.reset(token)
 
 
 class UTCDateTime(TypeDecorator):
@@ -180,6 +195,8 @@ class Review(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first submission, for the review cycle time (submitted -> approved).
+    first_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # SHA-256 of the frozen review, stored when it is approved.
     content_hash: Mapped[str | None] = mapped_column(String(64))
@@ -267,7 +284,7 @@ class ManagementEvent(db.Model):
     review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"))
     # Handback only: the facts that prompted it, the failing criteria and the way back.
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    failing_items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    failing_items: Mapped[list[Any]] = mapped_column(JSON, default=list)
     return_conditions: Mapped[str] = mapped_column(Text, default="")
     return_items: Mapped[list[str]] = mapped_column(JSON, default=list)
     target_date: Mapped[date | None] = mapped_column(Date)

@@ -62,3 +62,14 @@ def can_decide_review(user, review) -> bool:
 def can_approve_review(user, review, answered_by_ids) -> bool:
     """Separation of duties: a consultant who answered items of a review cannot approve it."""
     return can_decide_review(user, review) and user.id not in answered_by_ids
+
+
+def can_change_support(user) -> bool:
+    """Ops leads and admins launch, hand back and retire; handoffs need an ops lead
+    (the lifecycle guards say so and name it when it is missing)."""
+    return is_signed_in(user) and (user.is_ops_lead or user.is_admin)
+
+
+def can_accept_handoff(user) -> bool:
+    """Only an ops lead accepts a service into Ops management."""
+    return is_signed_in(user) and user.is_ops_lead

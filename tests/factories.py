@@ -74,7 +74,7 @@ def make_review(service=None, checklist_version=None, state="draft", answers=())
                     checklist_version=checklist_version or make_checklist_version(),
                     state=state)
     if state in ("submitted", "changes_requested", "approved"):
-        review.submitted_at = utcnow()
+        review.submitted_at = review.first_submitted_at = utcnow()
     for item_id, status, evidence in answers:
         review.answers.append(Answer(item_id=item_id, status=status, evidence=evidence))
     db.session.add(review)

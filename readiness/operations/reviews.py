@@ -131,6 +131,7 @@ def submit_review(review, *, actor):
         raise SubmitRefused(blockers)
     review.state = new_state
     review.submitted_at = utcnow()
+    review.first_submitted_at = review.first_submitted_at or review.submitted_at
     record(AuditAction.REVIEW_SUBMIT, actor=actor, subject=review)
 
 

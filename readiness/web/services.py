@@ -10,13 +10,15 @@ from wtforms.validators import InputRequired, ValidationError
 
 from .. import permissions
 from ..extensions import db
+from ..lifecycle import STATE_LABELS
 from ..models import SERVICE_STATES, Review, Service, Team
 from ..operations import InvalidInput
 from ..operations import services as service_ops
 from ..operations.reviews import current_versions
+from ..timeline import service_timeline
 from . import carry
 from .errors import require
-from .home import STATE_LABELS
+from .lifecycle import support_panel
 
 bp = Blueprint("services", __name__, url_prefix="/services")
 
@@ -265,4 +267,6 @@ def show(slug):
                            state_label=STATE_LABELS.get(service.state, service.state),
                            can_edit=permissions.can_edit_service(current_user, service),
                            can_start_review=can_start,
-                           checklist_versions=current_versions() if can_start else [])
+                           checklist_versions=current_versions() if can_start else [],
+                           support=support_panel(service, current_user),
+                           timeline=service_timeline(service))

@@ -52,15 +52,17 @@ def test_the_overview_needs_sign_in(client):
     assert response.headers["Location"].startswith("/login?next=")
 
 
-def test_the_overview_lists_services_by_state_escaped(client, app, login):
+def test_the_dashboard_counts_services_by_state(client, app, login):
     team = make_team(name="Payments")
     login(make_user(teams=[team]))
     make_service(slug="ledger", name="Ledger <b>main</b>", team=team, state="ops_managed")
+    make_service(team=team, state="ops_managed")
+    make_service(team=team, state="development")
     db.session.commit()
     page = client.get("/").get_data(as_text=True)
-    assert "Ledger &lt;b&gt;main&lt;/b&gt;" in page
-    ops = page.index("Ops-managed")
-    assert ops < page.index("Ledger &lt;b&gt;") < page.index("Retired")
+    assert '<span class="number">2</span> <span class="label">Ops-managed</span>' in page
+    assert '<span class="number">1</span> <span class="label">In development</span>' in page
+    assert "<svg" in page and "Services by state" in page
 
 
 def test_demo_fills_an_empty_database_once(app, runner):

@@ -46,6 +46,13 @@ def cases(w):
         "reviews.withdraw": Case(f"/reviews/{draft.id}/withdraw", {"owner", "admin"}),
         "reviews.decide": Case(f"/reviews/{submitted.id}/decision", {"consultant"},
                                {"verdict": "request_changes", "comment": "More, please."}),
+        "lifecycle.launch": Case("/services/ready/launch", {"ops_lead", "admin"}),
+        "lifecycle.hand_off": Case("/services/selfm/hand-off", {"ops_lead"}),
+        "lifecycle.hand_back": Case("/services/opsm/hand-back", {"ops_lead", "admin"},
+                                    {"reason": "Too many pages.",
+                                     "return_conditions": "A quiet month."}),
+        "lifecycle.retire": Case("/services/svc/retire", {"ops_lead", "admin"},
+                                 {"reason": "Replaced by billing."}),
         "admin.new_user": Case("/admin/users/new", {"admin"},
                                {"email": "new@example.com", "name": "New Person",
                                 "password": "long enough pw", "teams": "owners"}),
@@ -94,6 +101,12 @@ def world(app):
     draft = make_review(service=service, checklist_version=version)
     submitted = make_review(service=service, checklist_version=version, state="submitted",
                             answers=[("pager-load", "met", "ok")])
+    handoff = make_checklist_version("handoff-readiness", stage="handoff")
+    make_review(service=make_service(slug="ready", team=owners), checklist_version=version,
+                state="approved")
+    make_review(service=make_service(slug="selfm", team=owners, state="self_managed"),
+                checklist_version=handoff, state="approved")
+    make_service(slug="opsm", team=owners, state="ops_managed")
     db.session.commit()
     return {"draft": draft, "submitted": submitted, "version": version, "target": target,
             "others": others}

@@ -1,0 +1,46 @@
+"""Bar charts as plain geometry for server-rendered SVG (no JavaScript). Pure."""
+
+from dataclasses import dataclass
+
+WIDTH, HEIGHT = 560, 220
+TOP, BOTTOM, LEFT, RIGHT = 24, 40, 8, 8
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float | None
+    shown: str
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    description: str
+    unit: str
+    bars: list
+    width: int = WIDTH
+    height: int = HEIGHT
+    baseline: float = HEIGHT - BOTTOM
+
+    @property
+    def is_empty(self):
+        return all(bar.value in (None, 0) for bar in self.bars)
+
+
+def bar_chart(title, description, points, unit="", decimals=0):
+    """A chart of `points` ((label, value or None), …): bars scaled to the largest value."""
+    largest = max((v for _, v in points if v is not None), default=0) or 1
+    plot_height = HEIGHT - TOP - BOTTOM
+    slot = (WIDTH - LEFT - RIGHT) / max(len(points), 1)
+    bars = []
+    for index, (label, value) in enumerate(points):
+        height = 0 if value is None else plot_height * value / largest
+        shown = "no data" if value is None else f"{value:.{decimals}f}"
+        bars.append(Bar(label, value, shown, LEFT + index * slot + slot * 0.15,
+                        HEIGHT - BOTTOM - height, slot * 0.7, height))
+    return Chart(title, description, unit, bars)

@@ -1,0 +1,129 @@
+"""What the dashboard shows, each in a fixed number of queries."""
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from . import charts, lifecycle
+from .extensions import db
+from .models import SERVICE_STATES, ChecklistVersion, ManagementEvent, Review, Service
+from .operations import lifecycle as support
+
+EXPIRY_WINDOW = timedelta(days=30)
+MONTHS = 12
+
+
+def services_by_state():
+    counts = dict(db.session.execute(
+        select(Service.state, func.count()).group_by(Service.state)).all())
+    return {state: counts.get(state, 0) for state in SERVICE_STATES}
+
+
+@dataclass(frozen=True)
+class Expiring:
+    service: Service
+    review_id: int
+    expires_at: datetime
+    has_expired: bool
+
+
+def expiring_launch_approvals(now):
+    """Live services whose latest launch approval expires within 30 days or already has."""
+    latest = (
+        select(Review.service_id, func.max(Review.approved_at).label("approved_at"))
+        .join(Review.checklist_version)
+        .where(Review.state == "approved", ChecklistVersion.stage == "launch")
+        .group_by(Review.service_id).subquery()
+    )
+    rows = db.session.execute(
+        select(Service, Review.id, Review.approved_at, ChecklistVersion.valid_for_days)
+        .join(Review, Review.service_id == Service.id)
+        .join(Review.checklist_version)
+        .join(latest, (latest.c.service_id == Review.service_id)
+              & (latest.c.approved_at == Review.approved_at))
+        .where(Service.state.in_(("self_managed", "ops_managed")),
+               ChecklistVersion.stage == "launch", Review.state == "approved",
+               ChecklistVersion.valid_for_days.is_not(None))
+    ).all()
+    found = {}
+    for service, review_id, approved_at, days in rows:
+        expires_at = approved_at + timedelta(days=days)
+        if expires_at <= now + EXPIRY_WINDOW:
+            found[service.id] = Expiring(service, review_id, expires_at, expires_at <= now)
+    return sorted(found.values(), key=lambda e: e.expires_at)
+
+
+def reviews_waiting_by_stage():
+    counts = dict(db.session.execute(
+        select(ChecklistVersion.stage, func.count()).join(Review.checklist_version)
+        .where(Review.state == "submitted").group_by(ChecklistVersion.stage)).all())
+    return {stage: counts.get(stage, 0) for stage in ("launch", "handoff")}
+
+
+def month_starts(now, months=MONTHS):
+    """The first day of each of the last `months` months, oldest first."""
+    year, month = now.year, now.month
+    starts = []
+    for _ in range(months):
+        starts.append((year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return list(reversed(starts))
+
+
+def _month_label(year, month):
+    return datetime(year, month, 1).strftime("%b %y")
+
+
+def _window_start(now):
+    year, month = month_starts(now)[0]
+    return now.replace(year=year, month=month, day=1, hour=0, minute=0, second=0,
+                       microsecond=0)
+
+
+def handbacks_per_month(now):
+    since = _window_start(now)
+    times = db.session.scalars(select(ManagementEvent.created_at).where(
+        ManagementEvent.kind == "handback", ManagementEvent.created_at >= since)).all()
+    counts = {}
+    for at in times:
+        counts[(at.year, at.month)] = counts.get((at.year, at.month), 0) + 1
+    return [(_month_label(y, m), counts.get((y, m), 0)) for y, m in month_starts(now)]
+
+
+def median_cycle_days_per_month(now):
+    """Median days from first submission to approval, by month of approval."""
+    since = _window_start(now)
+    rows = db.session.execute(select(Review.first_submitted_at, Review.approved_at).where(
+        Review.state == "approved", Review.approved_at >= since,
+        Review.first_submitted_at.is_not(None))).all()
+    by_month = {}
+    for submitted, approved in rows:
+        days = (approved - submitted).total_seconds() / 86400
+        by_month.setdefault((approved.year, approved.month), []).append(days)
+    return [(_month_label(y, m),
+             statistics.median(by_month[(y, m)]) if (y, m) in by_month else None)
+            for y, m in month_starts(now)]
+
+
+def build(now):
+    states = services_by_state()
+    return {
+        "states": states,
+        "state_labels": lifecycle.STATE_LABELS,
+        "expiring": expiring_launch_approvals(now),
+        "waiting": reviews_waiting_by_stage(),
+        "candidates": support.handback_candidates(now),
+        "charts": [
+            charts.bar_chart("Services by state", "How many services are in each state.",
+                             [(lifecycle.STATE_LABELS[s], n) for s, n in states.items()],
+                             unit="services"),
+            charts.bar_chart("Handbacks per month",
+                             "Services handed back to their teams, last 12 months.",
+                             handbacks_per_month(now), unit="handbacks"),
+            charts.bar_chart("Median review cycle time",
+                             "Days from first submission to approval, by month of approval.",
+                             median_cycle_days_per_month(now), unit="days", decimals=1),
+        ],
+    }

@@ -1,0 +1,155 @@
+"""Who supports a service: management states, transitions and their guards; the deploy gate.
+
+Pure data and functions: the caller gathers the facts a guard needs (`Situation`)
+and gets back an `Outcome` that names everything missing, or the new state.
+
+           launch                 handoff
+ development ──────► self_managed ───────► ops_managed
+                          ▲                     │
+                          └──── handback ───────┘
+ any state ── retire ──► retired
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+STATES = ("development", "self_managed", "ops_managed", "retired")
+STATE_LABELS = {
+    "development": "In development",
+    "self_managed": "Self-managed",
+    "ops_managed": "Ops-managed",
+    "retired": "Retired",
+}
+TRANSITION_LABELS = {
+    "launch": "Launch",
+    "handoff": "Hand off to Ops",
+    "handback": "Hand back to the team",
+    "retire": "Retire",
+}
+
+# (from state, transition) -> to state. Anything not here is refused.
+TRANSITIONS = {
+    ("development", "launch"): "self_managed",
+    ("self_managed", "handoff"): "ops_managed",
+    ("ops_managed", "handback"): "self_managed",
+    ("development", "retire"): "retired",
+    ("self_managed", "retire"): "retired",
+    ("ops_managed", "retire"): "retired",
+}
+NEEDS_REASON = ("handback", "retire")
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An approved review: when it was started and approved, and how long it counts."""
+
+    review_id: int
+    created_at: datetime
+    approved_at: datetime
+    valid_for_days: int | None
+
+    def expires_at(self):
+        if self.valid_for_days is None:
+            return None
+        return self.approved_at + timedelta(days=self.valid_for_days)
+
+    def is_valid(self, now):
+        expires = self.expires_at()
+        return expires is None or now < expires
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the guards look at, gathered by the caller."""
+
+    state: str
+    now: datetime
+    actor_is_ops_lead: bool = False
+    actor_is_admin: bool = False
+    launch_approval: Approval | None = None  # the latest approved launch review
+    handoff_approval: Approval | None = None  # the latest approved handoff review
+    last_handback_at: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    allowed: bool
+    to_state: str | None = None
+    missing: tuple[str, ...] = field(default_factory=tuple)
+
+
+def check(transition, situation):
+    """May `transition` happen in `situation`? The outcome names everything missing."""
+    to_state = TRANSITIONS.get((situation.state, transition))
+    if to_state is None:
+        return Outcome(False, missing=(_illegal(situation.state, transition),))
+    missing = [*_actor_missing(transition, situation), *_guard_missing(transition, situation)]
+    if transition in NEEDS_REASON and not situation.reason.strip():
+        missing.append(f"a reason for the {transition}")
+    return Outcome(not missing, to_state if not missing else None, tuple(missing))
+
+
+def _illegal(state, transition):
+    label = STATE_LABELS.get(state, state).lower()
+    if state == "retired":
+        return "the service is retired: nothing more can happen to it"
+    expected = {"launch": "in development", "handoff": "self-managed",
+                "handback": "ops-managed", "retire": "not retired"}[transition]
+    return f"a service must be {expected} to {transition}; this one is {label}"
+
+
+def _actor_missing(transition, s):
+    if transition == "handoff":
+        return [] if s.actor_is_ops_lead else ["an ops lead to accept the handoff"]
+    if s.actor_is_ops_lead or s.actor_is_admin:
+        return []
+    return [f"an ops lead or admin to {transition} it"]
+
+
+def _guard_missing(transition, s):
+    if transition == "launch":
+        if s.launch_approval is None:
+            return ["an approved launch review"]
+        if not s.launch_approval.is_valid(s.now):
+            return [f"a launch approval that has not expired (review {s.launch_approval.review_id}"
+                    f" expired {s.launch_approval.expires_at():%Y-%m-%d})"]
+    if transition == "handoff":
+        approval = s.handoff_approval
+        if approval is None:
+            return ["an approved handoff review"]
+        if s.last_handback_at is not None and approval.created_at <= s.last_handback_at:
+            return [f"an approved handoff review made after the handback of "
+                    f"{s.last_handback_at:%Y-%m-%d}"]
+        if not approval.is_valid(s.now):
+            return [f"a handoff approval that has not expired (review {approval.review_id} "
+                    f"expired {approval.expires_at():%Y-%m-%d})"]
+    return []
+
+
+def available(situation):
+    """Each transition legal from this state, with its outcome (allowed, or what is missing)."""
+    return {transition: check(transition, situation)
+            for (state, transition) in TRANSITIONS if state == situation.state}
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    allowed: bool
+    reasons: tuple[str, ...]
+
+
+def gate(state, launch_approval, now):
+    """May the service take production traffic? Every "no" lists its reasons."""
+    reasons = []
+    if state == "development":
+        reasons.append("still in development: it has not been launched")
+    elif state == "retired":
+        reasons.append("retired")
+    if state != "retired":
+        if launch_approval is None:
+            reasons.append("no approved launch review")
+        elif not launch_approval.is_valid(now):
+            reasons.append(f"the launch approval expired on "
+                           f"{launch_approval.expires_at():%Y-%m-%d}: a re-review is needed")
+    return GateDecision(not reasons, tuple(reasons))

@@ -1,0 +1,200 @@
+"""Use cases for who supports a service: launch, handoff, handback, retire; the deploy
+gate; handback candidates; latest facts. The rules live in readiness.lifecycle."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import and_, func, select
+
+from .. import checklists, lifecycle
+from ..audit import AuditAction, record
+from ..extensions import db
+from ..models import ChecklistVersion, Fact, ManagementEvent, Review, Service, utcnow
+from .common import InvalidInput
+
+MAX_REASON = 20_000
+ACTIONS = {
+    "launch": AuditAction.SERVICE_LAUNCH,
+    "handoff": AuditAction.SERVICE_HANDOFF,
+    "handback": AuditAction.SERVICE_HANDBACK,
+    "retire": AuditAction.SERVICE_RETIRE,
+}
+
+
+class TransitionRefused(Exception):
+    """A lifecycle transition that its guards refuse; `missing` says what it needs."""
+
+    def __init__(self, transition, missing):
+        self.transition = transition
+        self.missing = list(missing)
+        super().__init__(f"Cannot {transition}: needs " + "; ".join(self.missing) + ".")
+
+
+def latest_approval(service_id, stage):
+    """The latest approved review of `stage` for the service, as a lifecycle.Approval."""
+    row = db.session.execute(
+        select(Review.id, Review.created_at, Review.approved_at,
+               ChecklistVersion.valid_for_days)
+        .join(Review.checklist_version)
+        .where(Review.service_id == service_id, Review.state == "approved",
+               ChecklistVersion.stage == stage)
+        .order_by(Review.approved_at.desc(), Review.id.desc()).limit(1)
+    ).first()
+    return lifecycle.Approval(*row) if row else None
+
+
+def last_event(service_id, kind=None):
+    query = select(ManagementEvent).where(ManagementEvent.service_id == service_id)
+    if kind:
+        query = query.where(ManagementEvent.kind == kind)
+    return db.session.scalars(
+        query.order_by(ManagementEvent.created_at.desc(), ManagementEvent.id.desc()).limit(1)
+    ).first()
+
+
+def situation(service, actor, reason="", now=None):
+    """What the lifecycle guards need to know about `service` and `actor`."""
+    handback = last_event(service.id, "handback")
+    return lifecycle.Situation(
+        state=service.state, now=now or utcnow(),
+        actor_is_ops_lead=bool(actor and actor.is_authenticated and actor.is_ops_lead),
+        actor_is_admin=bool(actor and actor.is_authenticated and actor.is_admin),
+        launch_approval=latest_approval(service.id, "launch"),
+        handoff_approval=latest_approval(service.id, "handoff"),
+        last_handback_at=handback.created_at if handback else None,
+        reason=reason,
+    )
+
+
+def transition(service, kind, *, actor, reason="", return_conditions="", return_items=(),
+               target_date=None, now=None):
+    """Move `service` by the transition `kind`, recording a management event.
+
+    :raise TransitionRefused: naming everything missing; nothing changes then.
+    :raise InvalidInput: for a reason that is too long or a target date in the past.
+    """
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON or len(return_conditions or "") > MAX_REASON:
+        raise InvalidInput(f"Keep it under {MAX_REASON:,} characters.", field="reason")
+    if target_date is not None and target_date < now.date():
+        raise InvalidInput("The target date is in the past.", field="target_date")
+    unknown = set(return_items) - set(handoff_item_titles())
+    if unknown:
+        raise InvalidInput(f"Not items of the handoff checklist: {', '.join(sorted(unknown))}.",
+                           field="return_items")
+    found = situation(service, actor, reason, now)
+    outcome = lifecycle.check(kind, found)
+    if not outcome.allowed:
+        raise TransitionRefused(kind, outcome.missing)
+    evidence = {"launch": found.launch_approval, "handoff": found.handoff_approval}.get(kind)
+    event = ManagementEvent(
+        service=service, kind=kind, from_state=service.state, to_state=outcome.to_state,
+        actor=actor, reason=reason, review_id=evidence.review_id if evidence else None,
+        created_at=now,
+    )
+    if kind == "handback":
+        facts = latest_facts([service.id]).get(service.id, {})
+        event.facts = {name: {"value": value, "observed_at": observed.isoformat(),
+                              "source": source}
+                       for name, (value, observed, source) in facts.items()}
+        event.failing_items = [
+            {"item": item["id"], "title": item["title"], "detail": result.describe()}
+            for item, result in failing_handback_items(service.id, facts, now)]
+        event.return_conditions = (return_conditions or "").strip()
+        event.return_items = list(return_items)
+        event.target_date = target_date
+    db.session.add(event)
+    service.state = outcome.to_state
+    record(ACTIONS[kind], actor=actor, subject=service, from_state=event.from_state,
+           to_state=event.to_state, reason=reason, review=event.review_id,
+           return_conditions=event.return_conditions or None,
+           return_items=event.return_items or None,
+           target_date=target_date.isoformat() if isinstance(target_date, date) else None)
+    return event
+
+
+def latest_facts(service_ids):
+    """{service id: {fact name: (value, observed_at, source)}} of the latest facts."""
+    if not service_ids:
+        return {}
+    newest = (
+        select(Fact.service_id, Fact.name, func.max(Fact.observed_at).label("at"))
+        .where(Fact.service_id.in_(service_ids))
+        .group_by(Fact.service_id, Fact.name).subquery()
+    )
+    rows = db.session.execute(
+        select(Fact.service_id, Fact.name, Fact.value, Fact.observed_at, Fact.source).join(
+            newest, and_(Fact.service_id == newest.c.service_id, Fact.name == newest.c.name,
+                         Fact.observed_at == newest.c.at))
+    )
+    found = {}
+    for service_id, name, value, observed_at, source in rows:
+        found.setdefault(service_id, {})[name] = (value, observed_at, source)
+    return found
+
+
+def current_checklist(stage):
+    """The newest version of the newest-synced checklist of `stage`, or None."""
+    return db.session.scalars(
+        select(ChecklistVersion).where(ChecklistVersion.stage == stage)
+        .order_by(ChecklistVersion.synced_at.desc(), ChecklistVersion.version.desc()).limit(1)
+    ).first()
+
+
+def handoff_item_titles():
+    """{item id: title} of the current handoff checklist (what a return must pass)."""
+    version = current_checklist("handoff")
+    if version is None:
+        return {}
+    return {item["id"]: item["title"]
+            for section in version.content["sections"] for item in section["items"]}
+
+
+def failing_handback_items(service_id, facts, now, version=None):
+    """(item, CheckResult) of the required handback checks that do not pass."""
+    version = version or current_checklist("handback")
+    if version is None:
+        return []
+    latest = {name: (value, at) for name, (value, at, _source) in facts.items()}
+    return [(item, result) for item, result in
+            checklists.evaluate_items(version.content, latest, now)
+            if item.get("required", True) and not result.passed]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    service: Service
+    failing: list
+
+
+def handback_candidates(now=None):
+    """Ops-managed services failing a required check of the handback checklist."""
+    now = now or utcnow()
+    version = current_checklist("handback")
+    if version is None:
+        return []
+    services = db.session.scalars(
+        select(Service).where(Service.state == "ops_managed").order_by(Service.name)
+    ).all()
+    facts = latest_facts([s.id for s in services])
+    candidates = []
+    for service in services:
+        failing = failing_handback_items(service.id, facts.get(service.id, {}), now, version)
+        if failing:
+            candidates.append(Candidate(service, failing))
+    return candidates
+
+
+def gate_for(service, now=None):
+    """The deploy gate's decision for `service` (the one decision function)."""
+    now = now or utcnow()
+    return lifecycle.gate(service.state, latest_approval(service.id, "launch"), now)
+
+
+def open_return_conditions(service):
+    """The handback whose return conditions are open (no handoff since), or None."""
+    if service.state != "self_managed":
+        return None
+    event = last_event(service.id)
+    return event if event is not None and event.kind == "handback" else None

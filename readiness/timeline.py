@@ -1,0 +1,90 @@
+"""A service's timeline: reviews, decisions, management events and fact changes in time
+order, each with who and why. Read from the record and the facts table."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+
+from .extensions import db
+from .models import AuditEntry, Fact, Review
+
+# Which audited actions of a service and its reviews the timeline shows, and how.
+SHOWN = {
+    "service:create": ("service", "Service added"),
+    "service:update": ("service", "Details changed"),
+    "service:launch": ("support", "Launched: the team carries the pager"),
+    "service:handoff": ("support", "Handed off: Ops carries the pager"),
+    "service:handback": ("support", "Handed back to the team"),
+    "service:retire": ("support", "Retired"),
+    "review:start": ("review", "Review started"),
+    "review:submit": ("review", "Review submitted"),
+    "review:request_changes": ("decision", "Changes requested"),
+    "review:approve": ("decision", "Review approved and signed off"),
+    "review:withdraw": ("review", "Review withdrawn"),
+}
+LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    kind: str
+    title: str
+    who: str
+    why: str
+    review_id: int | None = None
+
+
+def service_timeline(service, limit=LIMIT):
+    """The newest `limit` entries of the service's timeline, newest first."""
+    review_ids = db.session.scalars(select(Review.id).where(Review.service_id == service.id))
+    review_keys = [str(i) for i in review_ids]
+    audited = db.session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.action.in_(SHOWN),
+            or_(
+                (AuditEntry.subject_type == "service")
+                & (AuditEntry.subject_id == str(service.id)),
+                (AuditEntry.subject_type == "review") & AuditEntry.subject_id.in_(review_keys),
+            ),
+        ).order_by(AuditEntry.seq.desc()).limit(limit)
+    )
+    entries = [_from_audit(entry) for entry in audited]
+    entries += fact_changes(service.id, limit)
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+def _from_audit(entry):
+    kind, title = SHOWN[entry.action]
+    changes = entry.changes or {}
+    why = changes.get("reason") or changes.get("comment") or ""
+    review_id = int(entry.subject_id) if entry.subject_type == "review" else None
+    if review_id:
+        title = f"{title} (review {review_id})"
+    if entry.action == "service:update":
+        why = ", ".join(sorted(k for k in changes if k not in ("reason",)))
+    return Entry(entry.created_at, kind, title, entry.actor_name, why, review_id)
+
+
+def fact_changes(service_id, limit):
+    """Facts whose value differs from the previous reading of the same fact."""
+    previous = func.lag(Fact.value).over(partition_by=Fact.name, order_by=Fact.observed_at)
+    readings = (
+        select(Fact.name, Fact.value, Fact.observed_at, Fact.source,
+               previous.label("previous"))
+        .where(Fact.service_id == service_id).subquery()
+    )
+    rows = db.session.execute(
+        select(readings).where(or_(readings.c.previous.is_(None),
+                                   readings.c.previous != readings.c.value))
+        .order_by(readings.c.observed_at.desc()).limit(limit)
+    )
+    return [
+        Entry(row.observed_at, "fact",
+              f"{row.name} = {row.value:g}" + (f" (was {row.previous:g})"
+                                               if row.previous is not None else ""),
+              row.source or "telemetry", "")
+        for row in rows
+    ]

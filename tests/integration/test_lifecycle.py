@@ -1,0 +1,209 @@
+"""Who supports a service, through the web and the CLI: launch, handoff, handback, retire,
+the timeline, the dashboard and the deploy gate."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from readiness.demo import load_demo
+from readiness.extensions import db
+from readiness.models import ManagementEvent, Service, User, clock_at, utcnow
+from readiness.operations.facts import FactInput, record_facts
+
+from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
+
+HANDBACK_CRITERIA = {
+    "id": "handback-criteria", "title": "Handback criteria", "stage": "handback",
+    "version": 1, "sections": [{"id": "load", "title": "Load", "items": [
+        {"id": "pager-load", "title": "Pager load stays low", "required": True,
+         "evidence": "none",
+         "check": {"fact": "pages_per_week", "op": "<=", "value": 5, "max_age_days": 7}},
+    ]}],
+}
+
+
+@pytest.fixture
+def org(app):
+    team = make_team(slug="payments", name="Payments")
+    member = make_user(email="member@example.com", teams=[team])
+    lead = make_user(email="lead@example.com", name="Lee Lead", roles=("ops_lead",))
+    service = make_service(slug="ledger", name="Ledger", team=team, state="development")
+    launch = make_checklist_version()
+    handoff = make_checklist_version("handoff-readiness", stage="handoff")
+    make_checklist_version("handback-criteria", stage="handback", content=HANDBACK_CRITERIA)
+    db.session.commit()
+    return {"team": team, "member": member, "lead": lead, "service": service,
+            "launch": launch, "handoff": handoff}
+
+
+def state(slug="ledger"):
+    db.session.expire_all()
+    return db.session.scalar(select(Service.state).where(Service.slug == slug))
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def test_launch_needs_an_approved_launch_review(client, login, org):
+    login(org["lead"])
+    refused = client.post("/services/ledger/launch", follow_redirects=True)
+    assert "Cannot launch: needs an approved launch review." in text(refused)
+    assert state() == "development"
+    make_review(service=org["service"], checklist_version=org["launch"], state="approved")
+    db.session.commit()
+    assert client.post("/services/ledger/launch").status_code == 302
+    assert state() == "self_managed"
+    event = db.session.scalars(select(ManagementEvent)).one()
+    assert (event.kind, event.actor_id, event.review_id is not None) == (
+        "launch", org["lead"].id, True)
+
+
+def hand_off(client):
+    return client.post("/services/ledger/hand-off", data={"reason": "Ops accepts"},
+                       follow_redirects=True)
+
+
+def test_handback_then_handoff_needs_a_new_handoff_review(client, login, org):
+    service = org["service"]
+    past = utcnow() - timedelta(days=30)
+    with clock_at(past):
+        make_review(service=service, checklist_version=org["launch"], state="approved")
+        make_review(service=service, checklist_version=org["handoff"], state="approved")
+    service.state = "self_managed"
+    db.session.commit()
+    login(org["lead"])
+    assert "handed off" in text(hand_off(client))
+    assert state() == "ops_managed"
+
+    back = client.post("/services/ledger/hand-back", data={
+        "reason": "Nine pages a week.", "return_conditions": "A quiet month.",
+        "return_items": ["pager-load"], "target_date": "2099-01-31"})
+    assert back.status_code == 302
+    assert state() == "self_managed"
+    page = text(client.get("/services/ledger"))
+    assert "Open conditions for Ops to take it back" in page
+    assert "A quiet month." in page and "2099-01-31" in page
+
+    refused = hand_off(client)
+    assert "needs an approved handoff review made after the handback" in text(refused)
+    assert state() == "self_managed"
+
+    make_review(service=service, checklist_version=org["handoff"], state="approved")
+    db.session.commit()
+    assert "handed off" in text(hand_off(client))
+    assert state() == "ops_managed"
+    assert "Open conditions" not in text(client.get("/services/ledger"))
+
+
+def test_the_handback_records_reason_facts_failing_criteria_and_the_way_back(
+        client, login, org):
+    org["service"].state = "ops_managed"
+    now = utcnow()
+    record_facts(org["service"], [FactInput("pages_per_week", 9.0, now - timedelta(days=1),
+                                            "pagerduty")], actor=None)
+    db.session.commit()
+    login(org["lead"])
+    form = text(client.get("/services/ledger/hand-back"))
+    assert "pages_per_week = 9, needs pages_per_week &lt;= 5" in form
+
+    missing = client.post("/services/ledger/hand-back", data={
+        "reason": " ", "return_conditions": "Kept text", "target_date": "31/01/2099"})
+    assert missing.status_code == 422
+    assert "Say why the service goes back" in text(missing)
+    assert "Give the date as YYYY-MM-DD." in text(missing)
+    assert "Kept text" in text(missing)
+    assert state() == "ops_managed"
+
+    client.post("/services/ledger/hand-back", data={
+        "reason": "Too noisy", "return_items": ["pager-load"]})
+    event = db.session.scalars(select(ManagementEvent)).one()
+    assert event.reason == "Too noisy"
+    assert event.facts["pages_per_week"]["value"] == 9.0
+    assert event.facts["pages_per_week"]["source"] == "pagerduty"
+    assert [f["item"] for f in event.failing_items] == ["pager-load"]
+    assert event.return_items == ["pager-load"]
+
+
+def test_unknown_return_items_and_past_dates_are_refused(client, login, org):
+    org["service"].state = "ops_managed"
+    db.session.commit()
+    login(org["lead"])
+    bad_item = client.post("/services/ledger/hand-back", data={
+        "reason": "x", "return_items": ["no-such-item"]})
+    assert bad_item.status_code == 422
+    assert "Not items of the handoff checklist: no-such-item." in text(bad_item)
+    past = client.post("/services/ledger/hand-back", data={
+        "reason": "x", "target_date": "2001-01-01"})
+    assert past.status_code == 422
+    assert "The target date is in the past." in text(past)
+    assert state() == "ops_managed"
+
+
+def test_retire_needs_a_reason_and_is_final(client, login, org):
+    login(org["lead"])
+    refused = client.post("/services/ledger/retire", data={"reason": ""},
+                          follow_redirects=True)
+    assert "needs a reason for the retire" in text(refused)
+    assert state() == "development"
+    client.post("/services/ledger/retire", data={"reason": "Replaced"})
+    assert state() == "retired"
+    again = client.post("/services/ledger/retire", data={"reason": "Again"},
+                        follow_redirects=True)
+    assert "the service is retired" in text(again)
+
+
+def test_the_timeline_shows_reviews_decisions_events_and_fact_changes_with_who_and_why(
+        client, login, org):
+    service = org["service"]
+    now = utcnow()
+    make_review(service=service, checklist_version=org["launch"], state="approved")
+    record_facts(service, [FactInput("pages_per_week", v, now - timedelta(days=d), "pd")
+                           for v, d in ((3.0, 3), (3.0, 2), (8.0, 1))], actor=None)
+    db.session.commit()
+    login(org["lead"])
+    client.post("/services/ledger/launch", data={"reason": "Ready for traffic"})
+    page = text(client.get("/services/ledger"))
+    timeline = page[page.index('id="timeline-title"'):]
+    assert "Launched: the team carries the pager" in timeline
+    assert "by Lee Lead" in timeline and "Ready for traffic" in timeline
+    assert "Review approved and signed off" in timeline
+    assert "pages_per_week = 8 (was 3)" in timeline
+    assert timeline.count("pages_per_week = 3") == 1  # an unchanged reading is no change
+    assert timeline.index("Launched") < timeline.index("pages_per_week = 8")
+
+
+def test_only_ops_leads_and_admins_see_and_use_the_actions(client, login, org):
+    login(org["member"])
+    assert "Who supports it" in text(client.get("/services/ledger"))
+    assert 'action="/services/ledger/retire"' not in text(client.get("/services/ledger"))
+    assert client.post("/services/ledger/retire", data={"reason": "x"}).status_code == 403
+    assert state() == "development"
+
+
+def test_dashboard_and_gate_on_the_demo_data(app, client, login, runner):
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
+          password="demo")
+    page = text(client.get("/"))
+    candidates = page[page.index('id="candidates-title"'):page.index('id="expiring-title"')]
+    assert "Ledger" in candidates and "pages_per_week = " in candidates
+    expiring = page[page.index('id="expiring-title"'):page.index('id="waiting-title"')]
+    assert "Checkout" in expiring
+    assert page.count("<svg") == 3
+    assert "Handbacks per month" in page and "Median review cycle time" in page
+
+    expected = {"checkout": 0, "ledger": 0, "search-api": 0, "refunds": 1,
+                "invoice-pdf": 1, "no-such-service": 2}
+    for slug, code in expected.items():
+        result = runner.invoke(args=["gate", slug])
+        assert result.exit_code == code, (slug, result.output)
+    refused = runner.invoke(args=["gate", "refunds"])
+    assert "still in development" in refused.output
+    states = set(db.session.scalars(select(Service.state)))
+    assert states == {"development", "self_managed", "ops_managed", "retired"}
+    handback = db.session.scalars(select(ManagementEvent).where(
+        ManagementEvent.kind == "handback").order_by(ManagementEvent.created_at.desc())).first()
+    assert handback.reason and handback.return_conditions and handback.failing_items

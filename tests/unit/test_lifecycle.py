@@ -1,0 +1,136 @@
+"""The management state machine, its guards and the deploy gate, as whole tables."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from readiness import lifecycle
+from readiness.lifecycle import Approval, Situation, check, gate
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def approval(days_ago=10, valid_for=365, created_days_ago=None, review_id=7):
+    created = NOW - (created_days_ago if created_days_ago is not None else days_ago + 1) * DAY
+    return Approval(review_id, created, NOW - days_ago * DAY, valid_for)
+
+
+def ready(state, **overrides):
+    """A situation in which every guard of every transition is met."""
+    values = {"state": state, "now": NOW, "actor_is_ops_lead": True,
+              "launch_approval": approval(), "handoff_approval": approval(),
+              "last_handback_at": None, "reason": "because"}
+    values.update(overrides)
+    return Situation(**values)
+
+
+TRANSITIONS = ("launch", "handoff", "handback", "retire")
+# Every (state, transition) pair: the state it leads to, or None when illegal.
+TABLE = {
+    ("development", "launch"): "self_managed",
+    ("development", "handoff"): None,
+    ("development", "handback"): None,
+    ("development", "retire"): "retired",
+    ("self_managed", "launch"): None,
+    ("self_managed", "handoff"): "ops_managed",
+    ("self_managed", "handback"): None,
+    ("self_managed", "retire"): "retired",
+    ("ops_managed", "launch"): None,
+    ("ops_managed", "handoff"): None,
+    ("ops_managed", "handback"): "self_managed",
+    ("ops_managed", "retire"): "retired",
+    ("retired", "launch"): None,
+    ("retired", "handoff"): None,
+    ("retired", "handback"): None,
+    ("retired", "retire"): None,
+}
+
+
+def test_the_table_covers_every_pair():
+    assert set(TABLE) == {(s, t) for s in lifecycle.STATES for t in TRANSITIONS}
+
+
+@pytest.mark.parametrize(("state", "transition"), sorted(TABLE))
+def test_every_state_and_transition(state, transition):
+    outcome = check(transition, ready(state))
+    expected = TABLE[(state, transition)]
+    assert outcome.allowed is (expected is not None)
+    assert outcome.to_state == expected
+    if expected is None:
+        assert len(outcome.missing) == 1
+        assert "retired" in outcome.missing[0] or "must be" in outcome.missing[0]
+
+
+GUARDS = [
+    # (transition, state, situation overrides, what the refusal must name)
+    ("launch", "development", {"launch_approval": None}, "an approved launch review"),
+    ("launch", "development", {"launch_approval": approval(days_ago=400)},
+     "a launch approval that has not expired"),
+    ("launch", "development", {"actor_is_ops_lead": False}, "an ops lead or admin"),
+    ("handoff", "self_managed", {"handoff_approval": None}, "an approved handoff review"),
+    ("handoff", "self_managed", {"handoff_approval": approval(days_ago=200, valid_for=180)},
+     "a handoff approval that has not expired"),
+    ("handoff", "self_managed", {"last_handback_at": NOW - 5 * DAY},
+     "an approved handoff review made after the handback"),
+    ("handoff", "self_managed", {"actor_is_ops_lead": False, "actor_is_admin": True},
+     "an ops lead to accept the handoff"),
+    ("handback", "ops_managed", {"reason": "  "}, "a reason for the handback"),
+    ("handback", "ops_managed", {"actor_is_ops_lead": False}, "an ops lead or admin"),
+    ("retire", "self_managed", {"reason": ""}, "a reason for the retire"),
+    ("retire", "development", {"actor_is_ops_lead": False}, "an ops lead or admin"),
+]
+
+
+@pytest.mark.parametrize(("transition", "state", "overrides", "named"), GUARDS)
+def test_each_guard_refuses_and_names_what_is_missing(transition, state, overrides, named):
+    outcome = check(transition, ready(state, **overrides))
+    assert not outcome.allowed and outcome.to_state is None
+    assert any(named in missing for missing in outcome.missing), outcome.missing
+
+
+def test_a_handoff_review_made_after_the_handback_counts():
+    handed_back = NOW - 20 * DAY
+    fresh = approval(days_ago=2, created_days_ago=10)
+    assert check("handoff", ready("self_managed", last_handback_at=handed_back,
+                                  handoff_approval=fresh)).allowed
+    started_before = approval(days_ago=2, created_days_ago=30)
+    assert not check("handoff", ready("self_managed", last_handback_at=handed_back,
+                                      handoff_approval=started_before)).allowed
+
+
+def test_admins_may_retire_and_hand_back_but_only_ops_leads_accept_handoffs():
+    admin = {"actor_is_ops_lead": False, "actor_is_admin": True}
+    assert check("retire", ready("ops_managed", **admin)).allowed
+    assert check("handback", ready("ops_managed", **admin)).allowed
+    assert check("launch", ready("development", **admin)).allowed
+    assert not check("handoff", ready("self_managed", **admin)).allowed
+
+
+def test_all_missing_things_are_named_together():
+    outcome = check("handback", ready("ops_managed", actor_is_ops_lead=False, reason=""))
+    assert len(outcome.missing) == 2
+
+
+def test_approvals_without_valid_for_days_never_expire():
+    assert approval(days_ago=5000, valid_for=None).is_valid(NOW)
+
+
+GATE = [
+    ("development", approval(), False, ["still in development"]),
+    ("self_managed", approval(), True, []),
+    ("ops_managed", approval(), True, []),
+    ("self_managed", None, False, ["no approved launch review"]),
+    ("ops_managed", approval(days_ago=400), False, ["the launch approval expired on"]),
+    ("retired", approval(), False, ["retired"]),
+    ("development", None, False, ["still in development", "no approved launch review"]),
+]
+
+
+@pytest.mark.parametrize(("state", "launch", "allowed", "reasons"), GATE)
+def test_the_deploy_gate(state, launch, allowed, reasons):
+    decision = gate(state, launch, NOW)
+    assert decision.allowed is allowed
+    assert len(decision.reasons) == len(reasons)
+    for reason, fragment in zip(decision.reasons, reasons, strict=True):
+        assert fragment in reason

@@ -58,3 +58,18 @@ def test_screenshots_of_the_review_pages(live_server, demo, new_page, shots):
     consultant.screenshot(path=shots / "consultant-page.png")
     for name in ("review-page.png", "consultant-my-work.png", "consultant-page.png"):
         assert (shots / name).stat().st_size > 10_000
+
+
+def test_screenshots_of_the_dashboard_and_a_timeline(live_server, demo, new_page, shots):
+    lead = new_page()
+    sign_in(lead, live_server, "lead@example.com", "demo")
+    expect(lead.get_by_role("heading", name="Who supports what")).to_be_visible()
+    lead.screenshot(path=shots / "dashboard.png", full_page=True)
+    lead.goto(f"{live_server}/services/search-api")
+    expect(lead.get_by_role("heading", name="Open conditions for Ops to take it back")
+           ).to_be_visible()
+    lead.screenshot(path=shots / "service-timeline.png", full_page=True)
+    lead.goto(f"{live_server}/services/ledger/hand-back")
+    lead.screenshot(path=shots / "hand-back.png")
+    for name in ("dashboard.png", "service-timeline.png", "hand-back.png"):
+        assert (shots / name).stat().st_size > 10_000

@@ -15,6 +15,9 @@ def create_app(test_config=None):
     instance_path = (test_config or {}).get("INSTANCE_PATH", str(PROJECT_ROOT / "instance"))
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
                 instance_path=instance_path)
+    from .web.errors import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     config.load(app, test_config)
 
     db.init_app(app)

@@ -153,20 +153,43 @@ def verify():
         if entry_hash(entry) != entry.hash:
             problems.append(Problem(where, f"content altered ({entry.action})"))
         expected_seq, prev_hash = entry.seq + 1, entry.hash
+    problems.extend(_verify_sign_offs())
+    return problems
+
+
+def _verify_sign_offs():
+    """Each sign-off must match the answers it froze and its entry in the (chained) record.
+
+    The hashes stored on the review and the decision are ordinary columns; the
+    `review:approve` entry is what cannot be rewritten unnoticed, so the consultant,
+    the comment and the content hash are checked against it.
+    """
+    problems = []
+    recorded = {}
+    for entry in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == str(AuditAction.REVIEW_APPROVE))):
+        recorded.setdefault(entry.subject_id, []).append(entry)
     approvals = db.session.scalars(
-        select(Decision).where(Decision.verdict == "approve").order_by(Decision.id)
-    )
+        select(Decision).where(Decision.verdict == "approve").order_by(Decision.id))
     for decision in approvals:
         review = decision.review
-        actual = review_content_hash(review)
         where = f"review {review.id}"
+        actual = review_content_hash(review)
         if decision.content_hash != actual:
             problems.append(Problem(where, "answers changed after sign-off"))
-        if review.content_hash is not None and review.content_hash != decision.content_hash:
+        if review.content_hash != decision.content_hash:
             problems.append(Problem(where, "stored content hash differs from the sign-off"))
-    for review in db.session.scalars(
-        select(Review).where(Review.state == "approved", ~Review.decisions.any(
-            Decision.verdict == "approve"))
-    ):
-        problems.append(Problem(f"review {review.id}", "approved without a sign-off"))
+        entries = recorded.get(str(review.id), [])
+        matching = [e for e in entries if e.changes.get("content_hash") == actual]
+        if not matching:
+            problems.append(Problem(where, "the signed-off content is not the content in "
+                                           "the record's review:approve entry"))
+        elif not any(e.actor_id == decision.consultant_id
+                     and e.changes.get("comment", "") == decision.comment for e in matching):
+            problems.append(Problem(where, "the sign-off's consultant or comment differs "
+                                           "from the record"))
+    unsigned = db.session.scalars(select(Review.id).where(
+        Review.state == "approved", ~Review.decisions.any(Decision.verdict == "approve")))
+    problems.extend(Problem(f"review {review_id}", "approved without a sign-off")
+                    for review_id in unsigned)
     return problems

@@ -26,6 +26,8 @@ FACT_PATTERN = r"^[a-z][a-z0-9_]*$"
 STAGES = ("launch", "handoff", "handback")
 EVIDENCE_KINDS = ("none", "text", "link")
 OPERATORS = ("<", "<=", "==", ">=", ">", "!=")
+MAX_VERSION = 2**31 - 1  # what the databases store
+MAX_DAYS = 36_500  # a hundred years
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
 FactName = Annotated[str, StringConstraints(pattern=FACT_PATTERN, max_length=64)]
@@ -41,8 +43,8 @@ class Check(_Strict):
 
     fact: FactName
     op: Literal["<", "<=", "==", ">=", ">", "!="]
-    value: Annotated[float, Field(allow_inf_nan=False)]
-    max_age_days: Annotated[int, Field(ge=1)] | None = None
+    value: Annotated[float, Field(allow_inf_nan=False, ge=-1e15, le=1e15)]
+    max_age_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = None
 
 
 class Item(_Strict):
@@ -65,8 +67,8 @@ class Checklist(_Strict):
     id: Slug
     title: Title
     stage: Literal["launch", "handoff", "handback"]
-    version: Annotated[int, Field(ge=1)]
-    valid_for_days: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION)]
+    valid_for_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = None
     description: str = ""
     sections: Annotated[list[Section], Field(min_length=1)]
 
@@ -204,6 +206,17 @@ def parse_file(path: str | Path) -> LoadedFile:
 def parse(text: str, filename: str) -> LoadedFile:
     """Validate the YAML `text` of a checklist file named `filename`."""
     file = LoadedFile(filename)
+    try:
+        aliases = [event.start_mark.line + 1 for event in yaml.parse(text, yaml.SafeLoader)
+                   if isinstance(event, yaml.AliasEvent)]
+    except yaml.MarkedYAMLError:
+        aliases = []  # composing below reports the syntax error with its line
+    if aliases:
+        # A few nested aliases expand into billions of nodes: refuse them all.
+        file.errors.extend(ChecklistError(filename, line, "YAML aliases (*name) are not "
+                                          "supported: write the content out where it is used")
+                           for line in aliases)
+        return file
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -353,6 +366,8 @@ def _message(error) -> str:
         return f"'{key}' is too long (at most {ctx.get('max_length')} characters)"
     if kind in ("greater_than_equal", "greater_than"):
         return f"'{key}' must be at least {ctx.get('ge', ctx.get('gt'))}, not {_describe(value)}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"'{key}' must be at most {ctx.get('le', ctx.get('lt'))}, not {_describe(value)}"
     if kind == "finite_number":
         return f"'{key}' must be a finite number, not {_describe(value)}"
     return f"'{key}': {error['msg']}"

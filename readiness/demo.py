@@ -87,6 +87,9 @@ def load_demo(now=None):
                     link)
             operations.save_answers(r, answers, actor=author)
         if state in ("submitted", "changes_requested", "approved"):
+            # Monitoring reported healthy numbers the day before: the checks pass.
+            push_facts(services[slug], slug, now, started + 1, 1, pages=1, toil=10,
+                       slo=99.95)
             with at(started, hours=-3):
                 operations.submit_review(r, actor=author)
         if state == "changes_requested":

@@ -60,9 +60,22 @@ def checklist_items(content):
             yield section, item
 
 
-def blocker_for(item, answer):
-    """Why `answer` keeps the required `item` from submission, or None."""
+def blocker_for(item, answer, check=None):
+    """Why `answer` (and `check`, the item's automated check result) keeps the required
+    `item` from submission, or None.
+
+    A failing, stale or missing check blocks unless the item is answered not
+    applicable with a justification; an item whose evidence is `none` needs no answer
+    beyond its passing check.
+    """
     if not item.get("required", True):
+        return None
+    is_justified_na = (answer is not None and answer.status == "not_applicable"
+                       and answer.evidence.strip())
+    if check is not None and not check.passed and not is_justified_na:
+        return f"automated check: {check.describe()}"
+    if check is not None and item.get("evidence") == "none" and (
+            answer is None or answer.status is None):
         return None
     if answer is None or answer.status is None:
         return "not answered yet"
@@ -73,23 +86,26 @@ def blocker_for(item, answer):
     return None
 
 
-def blocking_items(content, answers):
+def blocking_items(content, answers, checks=None):
     """The required items that keep a review from submission, with the reason for each.
 
-    `answers` maps item id to AnswerState.
+    `answers` maps item id to AnswerState; `checks` item id to its CheckResult.
     """
+    checks = checks or {}
     blockers = []
     for _, item in checklist_items(content):
-        reason = blocker_for(item, answers.get(item["id"]))
+        reason = blocker_for(item, answers.get(item["id"]), checks.get(item["id"]))
         if reason:
             blockers.append(Blocker(item["id"], item["title"], reason))
     return blockers
 
 
-def progress(content, answers):
+def progress(content, answers, checks=None):
     """(done, total) over the required items."""
+    checks = checks or {}
     required = [item for _, item in checklist_items(content) if item.get("required", True)]
-    done = sum(1 for item in required if blocker_for(item, answers.get(item["id"])) is None)
+    done = sum(1 for item in required
+               if blocker_for(item, answers.get(item["id"]), checks.get(item["id"])) is None)
     return done, len(required)
 
 

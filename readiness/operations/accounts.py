@@ -9,7 +9,7 @@ from werkzeug.security import generate_password_hash
 from ..audit import AuditAction, record
 from ..extensions import db
 from ..models import ROLES, Team, User
-from .common import EMAIL_PATTERN, MIN_PASSWORD_LENGTH, SLUG_PATTERN, InvalidInput
+from .common import EMAIL_PATTERN, MIN_PASSWORD_LENGTH, SLUG_PATTERN, InvalidInput, single_line_name
 
 MAX_PASSWORD_LENGTH = 1024
 
@@ -24,12 +24,11 @@ def create_team(*, slug, name, actor=None):
 
     :raise InvalidInput: for a bad or taken slug, or an empty name.
     """
-    slug, name = slug.strip(), name.strip()
+    slug = slug.strip()
     if not SLUG_PATTERN.match(slug):
         raise InvalidInput(
             f"'{slug}' is not a slug: use lowercase letters, digits and '-'", "slug")
-    if not name:
-        raise InvalidInput("a team needs a name", "name")
+    name = single_line_name(name, "a team")
     if db.session.scalar(select(Team.id).where(Team.slug == slug)) is not None:
         raise InvalidInput(f"a team '{slug}' already exists", "slug")
     team = Team(slug=slug, name=name)
@@ -44,11 +43,10 @@ def create_user(*, email, name, password, roles=(), team_slugs=(), actor=None,
 
     :raise InvalidInput: for a bad or taken email, an unknown role or team, a short password.
     """
-    email, name = email.strip().lower(), name.strip()
+    email = email.strip().lower()
     if not EMAIL_PATTERN.match(email):
         raise InvalidInput(f"'{email}' is not an email address", "email")
-    if not name:
-        raise InvalidInput("a user needs a name (--name)", "name")
+    name = single_line_name(name, "a user")
     _check_password(password, min_password_length)
     _check_roles(roles)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
@@ -70,10 +68,8 @@ def update_user(user, *, actor, name, roles, team_slugs, is_disabled):
     :raise InvalidInput: for an empty name, an unknown role or team, or an admin taking
         away their own admin role or disabling themselves.
     """
-    name = name.strip()
+    name = single_line_name(name, "a user")
     roles = set(roles)
-    if not name:
-        raise InvalidInput("a user needs a name", "name")
     _check_roles(roles)
     is_self = actor is not None and actor.id == user.id
     if is_self and user.is_admin and "admin" not in roles:
@@ -125,9 +121,7 @@ def update_team(team, *, actor, name, member_ids):
 
     :raise InvalidInput: for an empty name or an unknown user id.
     """
-    name = name.strip()
-    if not name:
-        raise InvalidInput("a team needs a name", "name")
+    name = single_line_name(name, "a team")
     member_ids = set(member_ids)
     members = list(db.session.scalars(select(User).where(User.id.in_(member_ids))))
     unknown = sorted(member_ids - {user.id for user in members})

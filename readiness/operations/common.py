@@ -8,6 +8,9 @@ from .. import checklists
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLUG_PATTERN = re.compile(checklists.SLUG_PATTERN)
 MIN_PASSWORD_LENGTH = 8
+# Characters that a correct URL percent-encodes and that could break out of the
+# places a link is written into (HTML attributes, Markdown autolinks).
+UNSAFE_IN_LINKS = set('<>"\'`\\{}|^')
 
 
 class InvalidInput(ValueError):
@@ -25,10 +28,31 @@ class InvalidInput(ValueError):
 def is_http_link(url):
     """True for a full http:// or https:// address without whitespace or control characters."""
     # Whitespace or control characters inside a URL are a paste gone wrong, or a trick.
-    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in UNSAFE_IN_LINKS
+                      for c in url):
         return False
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. "http://[oops": not a URL at all
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def has_control_characters(text):
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def single_line_name(name, what, *, field="name", max_length=120):
+    """`name` stripped; a name is one line of visible text.
+
+    :raise InvalidInput: for an empty or too long name, or one with line breaks or other
+        control characters (they could forge lines in exports and logs).
+    """
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(f"{what} needs a name", field)
+    if has_control_characters(name):
+        raise InvalidInput("a name is one line of text, without line breaks or tabs", field)
+    if len(name) > max_length:
+        raise InvalidInput(f"the name is too long (at most {max_length} characters)", field)
+    return name

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
 from ..audit import AuditAction, record
 from ..extensions import db
@@ -41,3 +41,23 @@ def record_facts(service, facts, *, actor):
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=len(new),
                names=sorted({f.name for f in new}))
     return len(new)
+
+
+def latest_facts(service_ids):
+    """{service id: {fact name: (value, observed_at, source)}} of the latest facts."""
+    if not service_ids:
+        return {}
+    newest = (
+        select(Fact.service_id, Fact.name, func.max(Fact.observed_at).label("at"))
+        .where(Fact.service_id.in_(service_ids))
+        .group_by(Fact.service_id, Fact.name).subquery()
+    )
+    rows = db.session.execute(
+        select(Fact.service_id, Fact.name, Fact.value, Fact.observed_at, Fact.source).join(
+            newest, and_(Fact.service_id == newest.c.service_id, Fact.name == newest.c.name,
+                         Fact.observed_at == newest.c.at))
+    )
+    found = {}
+    for service_id, name, value, observed_at, source in rows:
+        found.setdefault(service_id, {})[name] = (value, observed_at, source)
+    return found

@@ -4,13 +4,14 @@ gate; handback candidates; latest facts. The rules live in readiness.lifecycle."
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 
 from .. import checklists, lifecycle
 from ..audit import AuditAction, record
 from ..extensions import db
-from ..models import ChecklistVersion, Fact, ManagementEvent, Review, Service, utcnow
+from ..models import ChecklistVersion, ManagementEvent, Review, Service, utcnow
 from .common import InvalidInput
+from .facts import latest_facts
 
 MAX_REASON = 20_000
 ACTIONS = {
@@ -112,26 +113,6 @@ def transition(service, kind, *, actor, reason="", return_conditions="", return_
            return_items=event.return_items or None,
            target_date=target_date.isoformat() if isinstance(target_date, date) else None)
     return event
-
-
-def latest_facts(service_ids):
-    """{service id: {fact name: (value, observed_at, source)}} of the latest facts."""
-    if not service_ids:
-        return {}
-    newest = (
-        select(Fact.service_id, Fact.name, func.max(Fact.observed_at).label("at"))
-        .where(Fact.service_id.in_(service_ids))
-        .group_by(Fact.service_id, Fact.name).subquery()
-    )
-    rows = db.session.execute(
-        select(Fact.service_id, Fact.name, Fact.value, Fact.observed_at, Fact.source).join(
-            newest, and_(Fact.service_id == newest.c.service_id, Fact.name == newest.c.name,
-                         Fact.observed_at == newest.c.at))
-    )
-    found = {}
-    for service_id, name, value, observed_at, source in rows:
-        found.setdefault(service_id, {})[name] = (value, observed_at, source)
-    return found
 
 
 def current_checklist(stage):

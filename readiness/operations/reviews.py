@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .. import reviews
+from .. import checklists, reviews
 from ..audit import AuditAction, record
 from ..extensions import db
 from ..models import (
@@ -18,6 +18,7 @@ from ..models import (
 )
 from ..reviews import AnswerState, ReviewRefused
 from .common import InvalidInput, is_http_link
+from .facts import latest_facts
 
 MAX_EVIDENCE = 20_000
 MAX_COMMENT = 20_000
@@ -120,13 +121,24 @@ def save_answers(review, posted, *, actor):
     return changed
 
 
+def check_results(review, now=None):
+    """{item id: CheckResult} of the review's automated checks against the latest facts."""
+    facts = latest_facts([review.service_id]).get(review.service_id, {})
+    latest = {name: (value, at) for name, (value, at, _source) in facts.items()}
+    results = checklists.evaluate_items(review.checklist_version.content, latest,
+                                        now or utcnow())
+    return {item["id"]: result for item, result in results}
+
+
 def submit_review(review, *, actor):
     """Send a review to the consultants.
 
-    :raise SubmitRefused: listing the required items not done.
+    :raise SubmitRefused: listing the required items not done (a failing or stale
+        required check is one).
     """
     new_state = reviews.next_state(review.state, "submit")
-    blockers = reviews.blocking_items(review.checklist_version.content, answer_states(review))
+    blockers = reviews.blocking_items(review.checklist_version.content, answer_states(review),
+                                      check_results(review))
     if blockers:
         raise SubmitRefused(blockers)
     review.state = new_state

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from ..audit import AuditAction, record
 from ..extensions import db
 from ..models import Service
-from .common import SLUG_PATTERN, InvalidInput, is_http_link
+from .common import SLUG_PATTERN, InvalidInput, is_http_link, single_line_name
 
 MAX_SLUG = 64
 MAX_NAME = 120
@@ -41,14 +41,7 @@ def check_name(name):
 
     :raise InvalidInput: for an empty or too long name.
     """
-    name = (name or "").strip()
-    if not name:
-        raise InvalidInput(
-            field="name", message="a service needs a name")
-    if len(name) > MAX_NAME:
-        raise InvalidInput(
-            field="name", message=f"the name is too long (at most {MAX_NAME} characters)")
-    return name
+    return single_line_name(name, "a service", max_length=MAX_NAME)
 
 
 def check_tier(tier):

@@ -53,7 +53,19 @@ def unauthorized():
         form = LoginForm(formdata=None, next=request.path)
         return render_template("auth/login.html", form=form, carried=carry.fields(request),
                                carried_endpoint=request.endpoint, session_expired=True), 401
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if request.method == "GET":
+        target = request.full_path.rstrip("?")
+    else:  # after signing in, go back to the page the form was on, not to a POST-only URL
+        target = same_site_referrer() or url_for("home.index")
+    return redirect(url_for("auth.login", next=target))
+
+
+def same_site_referrer():
+    """The path of the page the request came from, when it is on this site."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
 def safe_next(target):
@@ -114,10 +126,11 @@ def login():
     record(AuditAction.USER_LOGIN, actor=user, subject=user)
     db.session.commit()
     login_user(user)
-    if carried and carry.can_carry(carried_endpoint):
+    view_args = carry.match(carried_endpoint, form.next.data or "") if carried else None
+    if view_args is not None:
         flash("You are signed in again. What you typed is below, not saved yet: "
               "check it and save.", "warning")
-        return carry.rerender(carried_endpoint, form.next.data, carried)
+        return carry.rerender(carried_endpoint, view_args, carried)
     return redirect(safe_next(form.next.data))
 
 

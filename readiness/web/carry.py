@@ -7,9 +7,12 @@ CSRF token had expired — the form comes back filled in, to be saved again.
 Nothing is saved on the person's behalf.
 """
 
-from flask import request
+from urllib.parse import urlsplit
+
+from flask import current_app, request
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from ..extensions import login_manager
 
@@ -20,7 +23,7 @@ _SKIP = {"csrf_token", "password"}
 
 
 def register(endpoint, rerender):
-    """`rerender(url, formdata)` returns the response that shows the form refilled."""
+    """`rerender(view_args, formdata)` returns the response that shows the form refilled."""
     _rerenderers[endpoint] = rerender
 
 
@@ -38,8 +41,23 @@ def fields_from_login(req):
             if name.startswith(PREFIX)]
 
 
-def rerender(endpoint, url, pairs):
-    return _rerenderers[endpoint](url, MultiDict(pairs))
+def match(endpoint, url):
+    """The view arguments of `url` when it is the address of `endpoint`, else None.
+
+    Both come from the client when carried through the sign-in page: trust neither.
+    """
+    if not can_carry(endpoint):
+        return None
+    adapter = current_app.url_map.bind(request.host)
+    try:
+        matched, view_args = adapter.match(urlsplit(url).path, method="POST")
+    except HTTPException:
+        return None
+    return view_args if matched == endpoint else None
+
+
+def rerender(endpoint, view_args, pairs):
+    return _rerenderers[endpoint](view_args, MultiDict(pairs))
 
 
 def can_carry_current():
@@ -54,4 +72,4 @@ def rerender_current():
     """
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    return _rerenderers[request.endpoint](request.path, MultiDict(fields(request)))
+    return _rerenderers[request.endpoint](request.view_args, MultiDict(fields(request)))

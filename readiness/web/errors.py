@@ -1,9 +1,10 @@
 """Domain errors and HTTP errors become pages in one place."""
 
-from flask import flash, render_template
+from flask import abort, flash, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from ..operations import InvalidInput
 from . import carry
@@ -19,7 +20,30 @@ def require(allowed, message="You are not allowed to do that."):
         raise PermissionDenied(message)
 
 
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in URLs, bounded to what the databases store: larger ids are a 404,
+    not an overflow."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_nul_characters():
+    """No text field may hold a NUL character (PostgreSQL cannot store one)."""
+    for values in (request.args, request.form):
+        for value in values.values():
+            if "\x00" in value:
+                abort(400, "The text sent contains a NUL character (\\0), which no field may "
+                           "hold. Remove it and send again.")
+
+
 def register(app):
+    app.before_request(refuse_nul_characters)
+
     @app.errorhandler(PermissionDenied)
     def permission_denied(error):
         return render_template("errors/error.html", code=403, title="Not allowed",

@@ -164,8 +164,8 @@ def hand_back(slug):
     return redirect(url_for("services.show", slug=slug))
 
 
-def _rerender_hand_back(url, formdata):
-    service = load_service(url.rstrip("/").split("/")[-2])
+def _rerender_hand_back(view_args, formdata):
+    service = load_service(view_args["slug"])
     require(permissions.can_change_support(current_user))
     return render_template("lifecycle/hand_back.html",
                            **handback_context(service, formdata, {}))

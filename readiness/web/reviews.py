@@ -10,10 +10,16 @@ from sqlalchemy.orm import selectinload
 from .. import operations, permissions, reviews
 from ..extensions import db
 from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service, Team
-from ..operations.reviews import AnswerInput, answer_states, answered_by_ids, validate_answers
+from ..operations.reviews import (
+    AnswerInput,
+    answer_states,
+    answered_by_ids,
+    check_results,
+    validate_answers,
+)
 from ..reviews import STATUS_LABELS, ReviewRefused
 from . import carry
-from .errors import require
+from .errors import MAX_ID, require
 from .review_export import export_markdown
 
 bp = Blueprint("reviews", __name__)
@@ -45,9 +51,10 @@ class ItemView:
     error: str | None
     blocker: str | None
     comment: str
+    check: object = None
 
 
-def item_views(review, formdata=None, errors=None, blockers=None):
+def item_views(review, formdata=None, errors=None, blockers=None, checks=None):
     """Each item with the values to show: posted ones when re-showing a form, else saved."""
     saved = {a.item_id: a for a in review.answers}
     last_request = next((d for d in reversed(review.decisions)
@@ -68,7 +75,7 @@ def item_views(review, formdata=None, errors=None, blockers=None):
             link = (answer.link or "") if answer else ""
         views.append(ItemView(section["id"], item, status, evidence, link,
                               (errors or {}).get(item_id), blockers.get(item_id),
-                              comments.get(item_id, "")))
+                              comments.get(item_id, ""), (checks or {}).get(item_id)))
     return views
 
 
@@ -90,7 +97,8 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
                   status=200):
     user = current_user
     content = review.checklist_version.content
-    done, total = reviews.progress(content, answer_states(review))
+    checks = check_results(review)
+    done, total = reviews.progress(content, answer_states(review), checks)
     answered = answered_by_ids(review)
     allowed = {
         "edit": permissions.can_edit_review(user, review),
@@ -101,7 +109,7 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
     }
     return render_template(
         "reviews/show.html", review=review, service=review.service,
-        checklist=content, items=item_views(review, formdata, errors, blockers),
+        checklist=content, items=item_views(review, formdata, errors, blockers, checks),
         sections=content["sections"], done=done, total=total, allowed=allowed,
         blockers=blockers or [], statuses=ANSWER_STATUSES, status_labels=STATUS_LABELS,
         decision_form=decision_form or {}, is_form_refilled=formdata is not None,
@@ -123,7 +131,8 @@ def start(slug):
     require(permissions.can_start_review(current_user, service),
             "Only members of the owning team can start a review of this service.")
     version_id = request.form.get("checklist_version_id", type=int)
-    version = db.session.get(ChecklistVersion, version_id) if version_id else None
+    version = (db.session.get(ChecklistVersion, version_id)
+               if version_id and 0 < version_id <= MAX_ID else None)
     if version is None or version not in operations.reviews.current_versions():
         flash("Choose a checklist to review against.", "error")
         return redirect(url_for("services.show", slug=slug))
@@ -168,9 +177,8 @@ def save(review_id):
     return redirect(url_for("reviews.show", review_id=review.id, _anchor=anchor or None))
 
 
-def _rerender_answers(url, formdata):
-    review_id = int(url.rstrip("/").split("/")[-2])
-    review = load_review(review_id)
+def _rerender_answers(view_args, formdata):
+    review = load_review(view_args["review_id"])
     require(permissions.can_edit_review(current_user, review))
     return render_review(review, formdata=formdata)
 
@@ -186,8 +194,9 @@ def decide(review_id):
             "Only a consultant can decide a submitted review.")
     verdict = request.form.get("verdict", "")
     comment = request.form.get("comment", "")
+    known = {item["id"] for _, item in reviews.checklist_items(review.checklist_version.content)}
     item_comments = {key[len("item-comment-"):]: value for key, value in request.form.items()
-                     if key.startswith("item-comment-")}
+                     if key.startswith("item-comment-") and key[len("item-comment-"):] in known}
     try:
         operations.decide_review(review, actor=current_user, verdict=verdict, comment=comment,
                                  item_comments=item_comments)
@@ -202,8 +211,8 @@ def decide(review_id):
     return redirect(url_for("reviews.show", review_id=review.id))
 
 
-def _rerender_decision(url, formdata):
-    review = load_review(int(url.rstrip("/").split("/")[-2]))
+def _rerender_decision(view_args, formdata):
+    review = load_review(view_args["review_id"])
     require(permissions.can_decide_review(current_user, review))
     return render_review(review, decision_form=formdata)
 

@@ -160,7 +160,7 @@ def parse_filters(args, teams):
 def parse_page(raw, notices):
     if raw is None or raw == "":
         return 1
-    if raw.isdigit() and 1 <= int(raw) <= 1_000_000:
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 1_000_000:
         return int(raw)
     notices.append(f"“{raw}” is not a page number, so the first page is shown.")
     return 1
@@ -205,7 +205,7 @@ def new_service_form(formdata=None):
     return form
 
 
-def _rerender_create(url, formdata):
+def _rerender_create(view_args, formdata):
     require(permissions.can_create_service(current_user))
     return render_template("services/form.html", form=new_service_form(formdata),
                            service=None)
@@ -240,9 +240,8 @@ def edit(slug):
     return redirect(url_for("services.show", slug=service.slug))
 
 
-def _rerender_edit(url, formdata):
-    slug = url.rstrip("/").split("/")[-2]
-    service = load_service_or_404(slug, selectinload(Service.team))
+def _rerender_edit(view_args, formdata):
+    service = load_service_or_404(view_args["slug"], selectinload(Service.team))
     require(permissions.can_edit_service(current_user, service))
     return render_template("services/form.html", form=EditServiceForm(formdata=formdata),
                            service=service)

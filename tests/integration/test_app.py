@@ -41,11 +41,6 @@ def test_postgres_urls_use_the_psycopg_driver(tmp_path):
     assert database_url("postgresql+psycopg:///db", tmp_path) == "postgresql+psycopg:///db"
 
 
-def test_session_cookie_settings(app):
-    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
-    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
-
-
 def test_the_overview_needs_sign_in(client):
     response = client.get("/")
     assert response.status_code == 302

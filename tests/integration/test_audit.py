@@ -8,7 +8,8 @@ from sqlalchemy.exc import DBAPIError
 
 from readiness import audit, operations
 from readiness.extensions import db
-from readiness.models import Answer, AuditEntry
+from readiness.models import Answer, AuditEntry, Review
+from readiness.reviews import review_content_hash
 
 from ..factories import make_review, make_team, make_user
 
@@ -150,5 +151,37 @@ def test_concurrent_appends_never_fork_the_chain(make_app):
         seqs = db.session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
         assert seqs == list(range(1, outcomes.count("ok") + 1))
         assert audit.verify() == []
+        assert outcomes.count("ok") >= 1
         if db.engine.dialect.name == "postgresql":
             assert outcomes == ["ok"] * 12
+        else:  # SQLite refuses a stale writer outright; it never forks the chain
+            assert set(outcomes) <= {"ok", "OperationalError"}
+
+
+def test_verify_finds_a_sign_off_rehashed_behind_the_apps_back(runner, app):
+    """Rewriting the answers and recomputing the hashes on the review and the decision is
+    still caught: the record's review:approve entry holds the hash that was signed."""
+    review = make_review(state="approved", answers=[("pager-load", "met", "2 pages a week")])
+    db.session.commit()
+    db.session.execute(text("UPDATE answer SET evidence = 'never measured'"))
+    db.session.commit()
+    db.session.expire_all()
+    forged = review_content_hash(db.session.get(Review, review.id))
+    db.session.execute(text("UPDATE review SET content_hash = :h"), {"h": forged})
+    db.session.execute(text("UPDATE decision SET content_hash = :h"), {"h": forged})
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert (f"review {review.id}: the signed-off content is not the content in the record's "
+            "review:approve entry") in result.output
+
+
+def test_verify_finds_a_sign_off_given_to_another_consultant(runner, app):
+    review = make_review(state="approved", answers=[("pager-load", "met", "ok")])
+    other = make_user(roles=("consultant",))
+    db.session.commit()
+    db.session.execute(text("UPDATE decision SET consultant_id = :c"), {"c": other.id})
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"review {review.id}: the sign-off's consultant or comment differs" in result.output

@@ -30,7 +30,7 @@ def test_validate_reports_every_error_as_file_line_message(runner):
     assert f"{BAD / 'duplicate_key.yaml'}:11: duplicate key 'title' (first at line 10)" in lines
     reported = {line.split(":", 1)[0] for line in lines}
     assert reported == {str(path) for path in BAD.iterdir()}
-    assert "error(s) in 23 of 23 file(s)" in result.stderr
+    assert "error(s) in 25 of 25 file(s)" in result.stderr
 
 
 def test_validate_takes_files_and_folders_and_refuses_missing_paths(runner, tmp_path):

@@ -1,12 +1,15 @@
 """Reviews through the web: start, fill in, submit, decide, withdraw, export."""
 
+import html
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from readiness.extensions import db
-from readiness.models import Answer, AuditEntry, Decision, Review
+from readiness.models import Answer, AuditEntry, Decision, Review, utcnow
+from readiness.operations.facts import FactInput, record_facts
 
 from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
 
@@ -249,3 +252,43 @@ def test_bad_links_are_refused_with_a_message_never_a_crash(client, login, setti
                            data={"status-alert-runbooks": "met", "link-alert-runbooks": link})
     assert response.status_code == 422
     assert "Some answers need correcting" in page(response)
+
+
+CHECKED = {
+    "id": "launch-readiness", "title": "Launch Readiness Review", "stage": "launch",
+    "version": 1, "sections": [{"id": "alerting", "title": "Pager alerts", "items": [
+        {"id": "pager-load", "title": "Pager load is supportable", "required": True,
+         "evidence": "none",
+         "check": {"fact": "pages_per_week", "op": "<=", "value": 5, "max_age_days": 7}},
+    ]}],
+}
+
+
+@pytest.mark.parametrize(("facts", "answer", "blocked_by"), [
+    ([], {}, "automated check: no pages_per_week fact yet (needs pages_per_week <= 5)"),
+    ([(9.0, 1)], {}, "automated check: pages_per_week = 9, needs pages_per_week <= 5"),
+    ([(2.0, 10)], {}, "automated check: pages_per_week = 2 is 10 days old: too old to count"),
+    ([(2.0, 1)], {}, None),
+    ([(9.0, 1)], {"status-pager-load": "not_applicable",
+                  "evidence-pager-load": "Batch job: nobody is paged."}, None),
+])
+def test_a_required_automated_check_must_pass_to_submit(client, login, setting, facts, answer,
+                                                        blocked_by):
+    service = setting["service"]
+    review = make_review(service=service, checklist_version=make_checklist_version(
+        version=2, content=CHECKED))
+    now = utcnow()
+    record_facts(service, [FactInput("pages_per_week", value, now - timedelta(days=age), "pd")
+                           for value, age in facts], actor=None)
+    db.session.commit()
+    login(setting["member"])
+    shown = page(client.get(f"/reviews/{review.id}"))
+    assert "Automated check <code>pages_per_week &lt;= 5</code>" in shown
+    response = client.post(f"/reviews/{review.id}/answers", data={**answer, "action": "submit"})
+    if blocked_by is None:
+        assert response.status_code == 302
+        assert db.session.get(Review, review.id).state == "submitted"
+    else:
+        assert response.status_code == 422
+        assert blocked_by in html.unescape(page(response))
+        assert db.session.get(Review, review.id).state == "draft"

@@ -34,6 +34,9 @@ CORPUS = {
     "zero_version.yaml": [(4, "'version' must be at least 1")],
     "not_a_mapping.yaml": [(1, "expected a mapping")],
     "empty_file.yaml": [(1, "the file is empty")],
+    "yaml_alias.yaml": [(12, "YAML aliases (*name) are not supported")],
+    "number_too_large.yaml": [(4, "'version' must be at most 2147483647"),
+                              (5, "'valid_for_days' must be at most 36500")],
     "many_errors.yaml": [
         (3, "'stage' must be one of"),
         (11, "'evidence' must be one of"),

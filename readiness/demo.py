@@ -147,9 +147,9 @@ def load_demo(now=None):
          return_items=["pager-load", "slo-attainment"],
          target_date=(now + timedelta(days=50)).date())
     move("invoice-pdf", "retire", 60, "Replaced by the billing platform's own invoices.")
-    push_facts(services["ledger"], "ledger", now, 56, 8, pages=7, toil=35, slo=99.4)
-    push_facts(services["search-api"], "search-api", now, 35, 5, pages=4, toil=20, slo=99.7)
-    push_facts(services["checkout"], "checkout", now, 56, 8, pages=1, toil=10, slo=99.95)
+    push_facts(services["ledger"], "ledger", now, 52, 8, pages=7, toil=35, slo=99.4)
+    push_facts(services["search-api"], "search-api", now, 30, 5, pages=4, toil=20, slo=99.7)
+    push_facts(services["checkout"], "checkout", now, 51, 8, pages=1, toil=10, slo=99.95)
 
 
 SERVICES = [

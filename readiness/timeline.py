@@ -81,10 +81,11 @@ def fact_changes(service_id, limit):
                                    readings.c.previous != readings.c.value))
         .order_by(readings.c.observed_at.desc()).limit(limit)
     )
-    return [
-        Entry(row.observed_at, "fact",
-              f"{row.name} = {row.value:g}" + (f" (was {row.previous:g})"
-                                               if row.previous is not None else ""),
-              row.source or "telemetry", "")
-        for row in rows
-    ]
+    # Readings pushed together (same time, same source) make one entry.
+    grouped = {}
+    for row in rows:
+        change = f"{row.name} = {row.value:g}" + (
+            f" (was {row.previous:g})" if row.previous is not None else "")
+        grouped.setdefault((row.observed_at, row.source or "telemetry"), []).append(change)
+    return [Entry(at, "fact", "; ".join(sorted(changes)), source, "")
+            for (at, source), changes in grouped.items()]

@@ -34,11 +34,13 @@ class IdConverter(IntegerConverter):
 
 def refuse_nul_characters():
     """No text field may hold a NUL character (PostgreSQL cannot store one)."""
+    texts = [request.path]
     for values in (request.args, request.form):
-        for value in values.values():
-            if "\x00" in value:
-                abort(400, "The text sent contains a NUL character (\\0), which no field may "
-                           "hold. Remove it and send again.")
+        texts.extend(value for _, all_values in values.lists() for value in all_values)
+    for value in texts:
+        if "\x00" in value:
+            abort(400, "The text sent contains a NUL character (\\0), which no field may "
+                       "hold. Remove it and send again.")
 
 
 def register(app):

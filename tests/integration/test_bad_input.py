@@ -49,6 +49,8 @@ def test_nul_characters_are_refused_with_a_message_and_nothing_is_saved(client, 
     assert "NUL character" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Answer)) == 0
     assert client.get("/services/", query_string={"q": "a\x00b"}).status_code == 400
+    second_value = client.get("/services/", query_string=[("q", "ok"), ("q", "a\x00b")])
+    assert second_value.status_code == 400
 
 
 @pytest.mark.parametrize("name", ["Svc\n\n## Decisions", "Tab\there", "Bell\x07"])

@@ -30,12 +30,15 @@ def create_app(test_config=None):
     database.configure_engine(app)
 
     from . import audit  # noqa: F401  (registers the audit triggers on the table)
+    from .api import bp as api_bp
     from .cli import register_commands
     from .markdown import render as render_markdown
-    from .web import admin, auth, errors, home, lifecycle, reviews, services
+    from .web import admin, auth, errors, home, lifecycle, profile, reviews, services
 
-    for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, lifecycle.bp, admin.bp):
+    for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, lifecycle.bp, profile.bp,
+                      admin.bp, api_bp):
         app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # bearer tokens, not cookies: no CSRF to fear
     errors.register(app)
     app.add_template_filter(render_markdown, "markdown")
     register_commands(app)

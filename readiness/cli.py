@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from . import audit, checklists, lifecycle, operations
 from .extensions import db
-from .models import ROLES, Service
+from .models import ROLES, Service, User
 from .operations import lifecycle as lifecycle_ops
+from .operations import tokens as token_ops
 
 
 def register_commands(app):
@@ -19,6 +20,7 @@ def register_commands(app):
     app.cli.add_command(users_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(gate_command)
+    app.cli.add_command(tokens_group)
     from .demo import demo_command
 
     app.cli.add_command(demo_command)
@@ -173,3 +175,31 @@ def gate_command(service):
     for reason in decision.reasons:
         click.echo(f"  - {reason}")
     sys.exit(1)
+
+
+tokens_group = AppGroup("tokens", help="Manage API tokens.")
+
+
+@tokens_group.command("create")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True,
+              help="What the token is for, e.g. 'deploy pipeline'.")
+def create_token_command(email, name):
+    """Make an API token for the user with EMAIL and print it once.
+
+    The token acts as that user: a team member's token may push facts for its
+    teams' services, an ops lead's or admin's for all; any token may read.
+    Only a digest is stored: copy the token now. Revoke it on the profile page.
+    """
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user with the email {email}")
+    if user.is_disabled:
+        raise click.ClickException(f"{email} is disabled")
+    try:
+        _, token = token_ops.create_token(user, name=name, actor=None)
+    except operations.InvalidInput as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(token)
+    click.echo(f"Token for {user.email} ({name}). It is shown only now.", err=True)

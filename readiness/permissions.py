@@ -73,3 +73,13 @@ def can_change_support(user) -> bool:
 def can_accept_handoff(user) -> bool:
     """Only an ops lead accepts a service into Ops management."""
     return is_signed_in(user) and user.is_ops_lead
+
+
+def can_push_facts(user, service) -> bool:
+    """Telemetry for a service comes from its team's tokens, or an ops lead's or admin's."""
+    return is_signed_in(user) and (user.is_ops_lead or user.is_admin
+                                   or is_member(user, service.team_id))
+
+
+def can_revoke_token(user, token) -> bool:
+    return is_signed_in(user) and (user.is_admin or token.user_id == user.id)

@@ -8,6 +8,7 @@ from sqlalchemy import and_, func, select
 from ..audit import AuditAction, record
 from ..extensions import db
 from ..models import Fact
+from .common import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -18,29 +19,47 @@ class FactInput:
     source: str = ""
 
 
-def record_facts(service, facts, *, actor):
-    """Store `facts` for `service`, skipping any already stored for the same
-    (name, observed_at); returns how many were new. One audit entry per call."""
-    existing = set()
+def record_new_facts(service, facts, *, actor):
+    """Store the `facts` not yet stored for `service`; idempotent per (name, observed_at).
+
+    Returns (how many were new, the facts already stored with another value). Nothing
+    is added when there are such conflicts: the caller rolls back and reports them.
+    One audit entry per call that stores anything.
+    """
+    stored = {}
     if facts:
         times = [f.observed_at for f in facts]
-        existing = set(db.session.execute(
-            select(Fact.name, Fact.observed_at).where(
+        stored = {(name, at): value for name, at, value in db.session.execute(
+            select(Fact.name, Fact.observed_at, Fact.value).where(
                 Fact.service_id == service.id, Fact.name.in_({f.name for f in facts}),
-                Fact.observed_at.between(min(times), max(times)))).all())
+                Fact.observed_at.between(min(times), max(times))))}
+    conflicts = [f for f in facts if stored.get((f.name, f.observed_at), f.value) != f.value]
+    if conflicts:
+        return 0, conflicts
     new = []
     for fact in facts:
         key = (fact.name, fact.observed_at)
-        if key in existing:
+        if key in stored:
             continue
-        existing.add(key)
+        stored[key] = fact.value
         new.append(Fact(service_id=service.id, name=fact.name, value=fact.value,
                         observed_at=fact.observed_at, source=fact.source))
     db.session.add_all(new)
     if new:
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=len(new),
                names=sorted({f.name for f in new}))
-    return len(new)
+    return len(new), []
+
+
+def record_facts(service, facts, *, actor):
+    """Store `facts`, skipping those already stored; returns how many were new.
+
+    :raise InvalidInput: if some were already stored with another value.
+    """
+    count, conflicts = record_new_facts(service, facts, actor=actor)
+    if conflicts:
+        raise InvalidInput(f"{len(conflicts)} fact(s) already recorded with another value")
+    return count
 
 
 def latest_facts(service_ids):

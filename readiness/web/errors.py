@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from ..api import problems
 from ..operations import InvalidInput
 from . import carry
 
@@ -71,6 +72,8 @@ def register(app):
     def http_error(error):
         if error.code is None or error.code < 400:
             return error
+        if request.path.startswith("/api/"):
+            return problems.from_http_exception(error)
         response = error.get_response()
         response.data = render_template("errors/error.html", code=error.code, title=error.name,
                                         message=error.description)

@@ -73,3 +73,19 @@ def test_screenshots_of_the_dashboard_and_a_timeline(live_server, demo, new_page
     lead.screenshot(path=shots / "hand-back.png")
     for name in ("dashboard.png", "service-timeline.png", "hand-back.png"):
         assert (shots / name).stat().st_size > 10_000
+
+
+def test_screenshot_of_the_profile_with_a_new_token(live_server, demo, new_page, shots):
+    page = new_page()
+    sign_in(page, live_server, "team@example.com", "demo")
+    page.get_by_role("link", name="Tess Okafor").click()
+    page.get_by_label("What the new token is for").fill("deploy pipeline")
+    page.get_by_role("button", name="Make a token").click()
+    expect(page.get_by_text("Copy it now: it is shown only this once.")).to_be_visible()
+    token = page.get_by_label("Token", exact=True).input_value()
+    assert token.startswith("rdy_")
+    page.screenshot(path=shots / "profile-tokens.png")
+    page.goto(f"{live_server}/profile/")
+    expect(page.get_by_role("cell", name="deploy pipeline", exact=True)).to_be_visible()
+    expect(page.get_by_text("shown only this once")).to_have_count(0)
+    assert token not in page.content()

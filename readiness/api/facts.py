@@ -1,0 +1,86 @@
+"""Reading a facts payload: one fact or a list, every bad entry named by its index."""
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+
+from ..operations.common import has_control_characters
+from ..operations.facts import FactInput
+
+MAX_FACTS = 1000
+FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+FIELDS = {"name", "value", "observed_at", "source"}
+MAX_NAME = 64
+MAX_SOURCE = 120
+# Clocks drift; an observation further ahead than this is a mistake, not telemetry.
+FUTURE_SLACK = timedelta(hours=1)
+MAX_ABS_VALUE = 1e15
+
+
+def parse_facts(payload, now):
+    """(facts, errors): FactInputs, or errors as [{"index", "field", "message"}]."""
+    entries = payload if isinstance(payload, list) else [payload]
+    if isinstance(payload, list) and not payload:
+        return [], [{"index": None, "field": None, "message": "the list of facts is empty"}]
+    if len(entries) > MAX_FACTS:
+        return [], [{"index": None, "field": None,
+                     "message": f"at most {MAX_FACTS} facts per request, not {len(entries)}"}]
+    facts, errors = [], []
+    seen = {}
+    for index, entry in enumerate(entries):
+        fact, problems = _parse_one(entry, now)
+        errors.extend({"index": index, "field": field, "message": message}
+                      for field, message in problems)
+        if fact is None:
+            continue
+        key = (fact.name, fact.observed_at)
+        if key in seen and facts[seen[key]].value != fact.value:
+            errors.append({"index": index, "field": "value",
+                           "message": f"entry {seen[key]} has the same name and observed_at "
+                                      "with another value"})
+        elif key not in seen:
+            seen[key] = len(facts)
+            facts.append(fact)
+    return facts, errors
+
+
+def _parse_one(entry, now):
+    if not isinstance(entry, dict):
+        return None, [(None, "a fact is an object with name, value, observed_at and source")]
+    problems = [(key, "unknown field") for key in sorted(set(entry) - FIELDS)]
+    problems += [(key, "missing") for key in ("name", "value", "observed_at")
+                 if key not in entry]
+    name, value = entry.get("name"), entry.get("value")
+    observed, source = entry.get("observed_at"), entry.get("source", "")
+    if "name" in entry and not (isinstance(name, str) and len(name) <= MAX_NAME
+                                and FACT_NAME.match(name)):
+        problems.append(("name", "a fact name: lowercase letters, digits and '_', starting "
+                                 f"with a letter, at most {MAX_NAME} characters"))
+    if "value" in entry and not (isinstance(value, int | float) and not isinstance(value, bool)
+                                 and math.isfinite(value) and abs(value) <= MAX_ABS_VALUE):
+        problems.append(("value", "a finite number (no NaN, no infinity, not a string)"))
+    observed_at = None
+    if "observed_at" in entry:
+        observed_at = _timestamp(observed)
+        if observed_at is None:
+            problems.append(("observed_at", "a date-time with a time zone, e.g. "
+                                            "2026-11-26T09:00:00Z"))
+        elif observed_at > now + FUTURE_SLACK:
+            problems.append(("observed_at", "in the future"))
+    if not (isinstance(source, str) and len(source) <= MAX_SOURCE
+            and not has_control_characters(source)):
+        problems.append(("source", f"text of at most {MAX_SOURCE} characters on one line"))
+    if problems:
+        return None, problems
+    return FactInput(name, float(value), observed_at, source), []
+
+
+def _timestamp(text):
+    """An aware UTC datetime from RFC 3339 text, or None."""
+    if not isinstance(text, str) or len(text) > 40 or "T" not in text.upper():
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+        return value.astimezone(UTC) if value.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None

@@ -1,0 +1,261 @@
+"""The /api/v1 endpoints. Each: authenticate the token -> load -> check rights -> answer."""
+
+import math
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from .. import permissions, reviews
+from ..extensions import db
+from ..models import SERVICE_STATES, Decision, ManagementEvent, Review, Service, Team, utcnow
+from ..operations import facts as fact_ops
+from ..operations import lifecycle as support
+from ..operations import tokens
+from ..operations.reviews import answer_states, check_results
+from .facts import parse_facts
+from .openapi import document
+from .problems import Problem, from_problem
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_ID = 2**31 - 1
+MAX_PER_PAGE = 100
+
+
+@bp.errorhandler(Problem)
+def problem(error):
+    return from_problem(error)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.before_request
+def authenticate():
+    """Every endpoint but the OpenAPI document needs `Authorization: Bearer TOKEN`."""
+    if request.endpoint == "api.openapi":
+        return
+    challenge = {"WWW-Authenticate": 'Bearer realm="readiness"'}
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise Problem(401, "Unauthorized", "Send an API token: Authorization: Bearer TOKEN. "
+                      "Make one on your profile page.", headers=challenge)
+    token = tokens.find_token(presented.strip())
+    if token is None:
+        raise Problem(401, "Unauthorized", "The API token is not valid.", headers=challenge)
+    if token.is_revoked:
+        raise Problem(401, "Unauthorized", "The API token was revoked.", headers=challenge)
+    if token.user.is_disabled:
+        raise Problem(401, "Unauthorized", "The token's user is disabled.", headers=challenge)
+    if tokens.note_use(token):
+        db.session.commit()
+    g.api_user = token.user
+
+
+def load_service(slug):
+    service = db.session.scalar(select(Service).where(Service.slug == slug)
+                                .options(selectinload(Service.team)))
+    if service is None:
+        raise Problem(404, "Not Found", f"There is no service '{slug}'.")
+    return service
+
+
+def iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def service_summary(service):
+    return {
+        "slug": service.slug, "name": service.name, "team": service.team.slug,
+        "tier": service.tier, "state": service.state,
+        "links": {"repo": service.repo_url, "runbook": service.runbook_url,
+                  "dashboard": service.dashboard_url},
+    }
+
+
+def query_int(name, default, low, high):
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise Problem(400, "Bad Request", f"'{name}' must be a whole number from {low} to "
+                                          f"{high}.")
+    return int(raw)
+
+
+@bp.get("/services")
+def services():
+    known = {"state", "team", "page", "per_page"}
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        raise Problem(400, "Bad Request", f"Unknown query parameter {', '.join(unknown)}.")
+    page = query_int("page", 1, 1, 1_000_000)
+    per_page = query_int("per_page", 50, 1, MAX_PER_PAGE)
+    query = select(Service)
+    state = request.args.get("state")
+    if state is not None:
+        if state not in SERVICE_STATES:
+            raise Problem(400, "Bad Request", f"'state' is one of {', '.join(SERVICE_STATES)}.")
+        query = query.where(Service.state == state)
+    team = request.args.get("team")
+    if team is not None:
+        query = query.join(Service.team).where(Team.slug == team)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.options(selectinload(Service.team))
+                              .order_by(Service.slug)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return jsonify({"services": [service_summary(s) for s in rows], "page": page,
+                    "per_page": per_page, "total": total,
+                    "pages": max(1, math.ceil(total / per_page))})
+
+
+def gate_body(service, decision):
+    return {"service": service.slug, "allowed": decision.allowed, "state": service.state,
+            "reasons": list(decision.reasons)}
+
+
+def facts_body(facts):
+    return {name: {"value": value, "observed_at": iso(at), "source": source}
+            for name, (value, at, source) in sorted(facts.items())}
+
+
+@bp.get("/services/<slug>")
+def service(slug):
+    found = load_service(slug)
+    decision = support.gate_for(found)
+    facts = fact_ops.latest_facts([found.id]).get(found.id, {})
+    handback = support.open_return_conditions(found)
+    return jsonify({
+        **service_summary(found), "description": found.description,
+        "gate": {"allowed": decision.allowed, "reasons": list(decision.reasons)},
+        "latest_facts": facts_body(facts),
+        "return_conditions": None if handback is None else {
+            "handed_back_at": iso(handback.created_at), "reason": handback.reason,
+            "conditions": handback.return_conditions, "items": handback.return_items,
+            "target_date": handback.target_date.isoformat() if handback.target_date else None,
+        },
+    })
+
+
+@bp.get("/services/<slug>/gate")
+def gate(slug):
+    found = load_service(slug)
+    decision = support.gate_for(found)
+    return jsonify(gate_body(found, decision)), 200 if decision.allowed else 409
+
+
+@bp.post("/services/<slug>/facts")
+def record_facts(slug):
+    found = load_service(slug)
+    if not permissions.can_push_facts(g.api_user, found):
+        raise Problem(403, "Forbidden", f"This token's user may not push facts for "
+                                        f"'{slug}': only its team, ops leads and admins.")
+    if not request.is_json:
+        raise Problem(415, "Unsupported Media Type", "Send JSON: Content-Type: "
+                                                     "application/json.")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise Problem(400, "Bad Request", "The body is not valid JSON.")
+    facts, errors = parse_facts(payload, utcnow())
+    if errors:
+        raise Problem(422, "Unprocessable Content",
+                      f"{len(errors)} problem(s) in the facts sent; nothing was stored.",
+                      errors=errors)
+    for attempt in range(2):
+        try:
+            stored, conflicts = fact_ops.record_new_facts(found, facts, actor=g.api_user)
+            if conflicts:
+                db.session.rollback()
+                raise Problem(409, "Conflict", "Some facts were already recorded with another "
+                              "value; nothing was stored.",
+                              errors=[{"index": facts.index(f), "field": "value",
+                                       "message": "already recorded with another value"}
+                                      for f in conflicts])
+            db.session.commit()
+            break
+        except IntegrityError:
+            # The same facts arrived at the same moment: the second look finds them stored.
+            db.session.rollback()
+            found = load_service(slug)
+            if attempt:
+                raise
+    return jsonify({"service": slug, "received": len(facts), "stored": stored,
+                    "already_stored": len(facts) - stored})
+
+
+@bp.get("/services/<slug>/events")
+def events(slug):
+    found = load_service(slug)
+    rows = db.session.scalars(
+        select(ManagementEvent).where(ManagementEvent.service_id == found.id)
+        .options(selectinload(ManagementEvent.actor))
+        .order_by(ManagementEvent.created_at, ManagementEvent.id)).all()
+    return jsonify({"service": slug, "events": [{
+        "kind": e.kind, "from_state": e.from_state, "to_state": e.to_state,
+        "at": iso(e.created_at),
+        "actor": {"name": e.actor.name, "email": e.actor.email} if e.actor else None,
+        "reason": e.reason, "review_id": e.review_id, "facts": e.facts,
+        "failing_items": e.failing_items, "return_conditions": e.return_conditions,
+        "return_items": e.return_items,
+        "target_date": e.target_date.isoformat() if e.target_date else None,
+    } for e in rows]})
+
+
+@bp.get("/reviews/<int:review_id>")
+def review(review_id):
+    if review_id > MAX_ID:
+        raise Problem(404, "Not Found", f"There is no review {review_id}.")
+    found = db.session.scalar(select(Review).where(Review.id == review_id).options(
+        selectinload(Review.answers), selectinload(Review.service).selectinload(Service.team),
+        selectinload(Review.decisions).selectinload(Decision.consultant),
+        selectinload(Review.checklist_version)))
+    if found is None:
+        raise Problem(404, "Not Found", f"There is no review {review_id}.")
+    content = found.checklist_version.content
+    checks = check_results(found)
+    done, total = reviews.progress(content, answer_states(found), checks)
+    answers = {a.item_id: a for a in found.answers}
+    items = []
+    for section, item in reviews.checklist_items(content):
+        answer = answers.get(item["id"])
+        check = checks.get(item["id"])
+        items.append({
+            "section": section["id"], "item": item["id"], "title": item["title"],
+            "required": item.get("required", True),
+            "status": answer.status if answer else None,
+            "evidence": answer.evidence if answer else "",
+            "link": answer.link if answer else None,
+            "check": None if check is None else {
+                "expected": check.expected, "status": check.status, "value": check.value,
+                "observed_at": iso(check.observed_at)},
+        })
+    version = found.checklist_version
+    return jsonify({
+        "id": found.id, "service": found.service.slug, "state": found.state,
+        "checklist": {"id": version.checklist_id, "version": version.version,
+                      "title": version.title, "stage": version.stage},
+        "created_at": iso(found.created_at), "submitted_at": iso(found.submitted_at),
+        "approved_at": iso(found.approved_at), "content_hash": found.content_hash,
+        "progress": {"done": done, "total": total}, "items": items,
+        "decisions": [{"verdict": d.verdict, "at": iso(d.created_at), "comment": d.comment,
+                       "consultant": d.consultant.name if d.consultant else None,
+                       "item_comments": d.item_comments, "content_hash": d.content_hash}
+                      for d in found.decisions],
+    })
+
+
+@bp.get("/handback-candidates")
+def handback_candidates():
+    return jsonify({"candidates": [{
+        "service": c.service.slug, "name": c.service.name,
+        "failing": [{"item": item["id"], "title": item["title"], "status": result.status,
+                     "expected": result.expected, "value": result.value,
+                     "observed_at": iso(result.observed_at), "detail": result.describe()}
+                    for item, result in c.failing],
+    } for c in support.handback_candidates()]})
+
+

@@ -11,7 +11,7 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    "PASSWORD_HASH_METHOD": "scrypt",
+    "PASSWORD_HASH_METHOD": "scrypt",  # a hash method, not a password  # nosec B105
 }
 
 

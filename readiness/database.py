@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask_migrate import upgrade
+from flask import has_request_context, request
 from sqlalchemy import event, text
 
 from .extensions import db
@@ -15,14 +16,31 @@ MIGRATION_LOCK_KEY = 7_311_046_202
 
 
 def configure_engine(app):
-    """SQLite: WAL, a busy timeout and enforced foreign keys on every connection."""
+    """SQLite: WAL, a busy timeout, enforced foreign keys, and write requests that take
+    the write lock when they begin (BEGIN IMMEDIATE).
+
+    pysqlite starts no transaction before the first write, so a request that reads,
+    then writes, could act on a stale read (a lost update) or fail when another write
+    got in between; a write request that holds the lock from its first read cannot.
+    """
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+
+
+def _is_write_request():
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def _sqlite_begin(connection):
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _is_write_request() else "BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
+    # SQLAlchemy emits BEGIN itself (see _sqlite_begin), so pysqlite must not.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -32,8 +50,11 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def upgrade_to_head(app):
     """Bring an empty or older database up to the latest migration, one server at a time."""
-    with app.app_context(), _migration_lock(app):
-        upgrade(directory=MIGRATIONS_DIR)
+    with app.app_context():
+        with _migration_lock(app):
+            upgrade(directory=MIGRATIONS_DIR)
+        # Start request handling with a fresh pool (a server may fork after this).
+        db.engine.dispose()
 
 
 @contextmanager

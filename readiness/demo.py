@@ -14,7 +14,8 @@ from .operations import lifecycle as support
 from .operations.facts import FactInput, record_facts
 from .operations.reviews import AnswerInput, current_versions
 
-DEMO_PASSWORD = "demo"  # noqa: S105  (documented demo accounts)
+# The documented password of the demo accounts (they exist only after `demo`).
+DEMO_PASSWORD = "demo"  # noqa: S105  # nosec B105
 
 
 @click.command("demo")

@@ -69,15 +69,18 @@ class IsolatedClient(FlaskClient):
     """A test client whose requests each run in their own app context, as in production.
 
     Flask would otherwise reuse the test's app context, sharing `g` (the signed-in
-    user) and the database session between requests. After each request the test's
-    session is expired, so it reads what the request committed.
+    user) and the database session between requests. Around each request the test's
+    own transaction is ended (committed), so the request sees what the test wrote and
+    the test then reads what the request committed, as two clients of one database.
     """
 
     def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
         with self.application.app_context():
             response = super().open(*args, **kwargs)
         if has_app_context():
-            db.session.expire_all()
+            db.session.commit()
         return response
 
 

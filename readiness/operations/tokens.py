@@ -11,7 +11,8 @@ from ..extensions import db
 from ..models import ApiToken, utcnow
 from .common import single_line_name
 
-TOKEN_PREFIX = "rdy_"  # noqa: S105  (marks tokens so scanners find leaked ones)
+# Not a secret: marks tokens so secret scanners find leaked ones.
+TOKEN_PREFIX = "rdy_"  # noqa: S105  # nosec B105
 VISIBLE_CHARACTERS = 12
 # Bookkeeping, not a change anyone made: refreshed at most this often, and not audited.
 LAST_USED_RESOLUTION = timedelta(minutes=1)

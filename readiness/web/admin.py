@@ -195,7 +195,8 @@ def edit_user(user_id):
                 accounts.set_password(user, new_password, actor=current_user)
         except operations.InvalidInput as exc:
             db.session.rollback()
-            show_error(form, exc, {"password": "new_password"})
+            # Maps the error to the form field named new_password; no secret here.
+            show_error(form, exc, {"password": "new_password"})  # nosec B105
         else:
             db.session.commit()
             if is_self and new_password:

@@ -4,12 +4,15 @@ import fcntl
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask_migrate import upgrade
 from flask import has_request_context, request
+from flask_migrate import upgrade
 from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 
 from .extensions import db
 
+# How long a write waits for another to finish before giving up ("database is locked").
+BUSY_TIMEOUT_MS = 15_000
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 # Names the PostgreSQL advisory lock that lets one app server migrate at a time.
 MIGRATION_LOCK_KEY = 7_311_046_202
@@ -43,7 +46,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -77,3 +80,8 @@ def _migration_lock(app):
             yield
     else:
         yield
+
+
+def is_busy(error):
+    """True for SQLite's "database is locked": another write held the lock too long."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)

@@ -200,6 +200,11 @@ class Review(db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # SHA-256 of the frozen review, stored when it is approved.
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Bumped by every change: a save made against an older version is refused.
+    version_id: Mapped[int] = mapped_column(server_default="1")
+
+    __mapper_args__ = {"version_id_col": version_id}  # noqa: RUF012
 
     service: Mapped[Service] = relationship(back_populates="reviews")
     checklist_version: Mapped[ChecklistVersion] = relationship()
@@ -227,6 +232,9 @@ class Answer(db.Model):
     link: Mapped[str | None] = mapped_column(String(500))
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version_id: Mapped[int] = mapped_column(server_default="1")
+
+    __mapper_args__ = {"version_id_col": version_id}  # noqa: RUF012
 
     review: Mapped[Review] = relationship(back_populates="answers")
     answered_by: Mapped[User | None] = relationship()

@@ -2,12 +2,14 @@
 DATABASE_URL names one (`.ci/run` runs the suite both ways)."""
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 from readiness import create_app
 from readiness.config import database_url
@@ -143,3 +145,20 @@ def login(client):
         return user
 
     return sign_in
+
+
+@pytest.fixture
+def live_app(make_app):
+    """The app with CSRF on, as in production."""
+    return make_app(WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture
+def live_server(live_app):
+    """The base URL of `live_app` served by a real HTTP server in a thread."""
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

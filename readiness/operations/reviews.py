@@ -116,6 +116,7 @@ def save_answers(review, posted, *, actor):
         answer.updated_at = utcnow()
         changed.append(item_id)
     if changed:
+        review.updated_at = utcnow()  # a new version of the review, for stale-save checks
         record(AuditAction.REVIEW_SAVE, actor=actor, subject=review,
                answers={item_id: posted[item_id].status for item_id in changed})
     return changed

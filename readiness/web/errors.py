@@ -3,10 +3,13 @@
 from flask import abort, flash, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from ..api import problems
+from ..database import is_busy
+from ..extensions import db
 from ..operations import InvalidInput
 from . import carry
 
@@ -83,6 +86,18 @@ def register(app):
         return render_template("errors/error.html", code=400, title="Please try again",
                                message="The form's security token expired or was missing. "
                                        "Go back, reload the page and send it again."), 400
+
+    @app.errorhandler(OperationalError)
+    def database_busy(error):
+        if not is_busy(error):
+            raise error
+        db.session.rollback()
+        message = "The database is busy with other changes; nothing was saved. Try again."
+        if request.path.startswith("/api/"):
+            return problems.problem_response(503, "Service Unavailable", message,
+                                             headers={"Retry-After": "1"})
+        return render_template("errors/error.html", code=503, title="Busy, try again",
+                               message=message), 503, {"Retry-After": "1"}
 
     @app.errorhandler(InvalidInput)
     def invalid_input(error):

@@ -5,9 +5,12 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from .. import operations, permissions, reviews
+from ..database import is_busy
 from ..extensions import db
 from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service, Team
 from ..operations.reviews import (
@@ -25,9 +28,15 @@ from .review_export import export_markdown
 bp = Blueprint("reviews", __name__)
 
 
-def load_review(review_id):
+def load_review(review_id, for_update=False):
+    """The review with what its page shows; `for_update` locks its row until commit, so
+    a save compares versions and writes as one step (PostgreSQL; SQLite write requests
+    already hold the database's write lock)."""
+    query = select(Review).where(Review.id == review_id)
+    if for_update:
+        query = query.with_for_update(of=Review).execution_options(populate_existing=True)
     review = db.session.scalar(
-        select(Review).where(Review.id == review_id).options(
+        query.options(
             selectinload(Review.answers),
             selectinload(Review.decisions).selectinload(Decision.consultant),
             selectinload(Review.service).selectinload(Service.team),
@@ -52,9 +61,12 @@ class ItemView:
     blocker: str | None
     comment: str
     check: object = None
+    # On a conflict: the answer someone else saved, where it differs from what was typed.
+    saved_meanwhile: object = None
 
 
-def item_views(review, formdata=None, errors=None, blockers=None, checks=None):
+def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
+               is_conflict=False):
     """Each item with the values to show: posted ones when re-showing a form, else saved."""
     saved = {a.item_id: a for a in review.answers}
     last_request = next((d for d in reversed(review.decisions)
@@ -73,9 +85,16 @@ def item_views(review, formdata=None, errors=None, blockers=None, checks=None):
             status = answer.status if answer else None
             evidence = answer.evidence if answer else ""
             link = (answer.link or "") if answer else ""
+        current = saved.get(item_id)
+        meanwhile = None
+        if is_conflict and current is not None and (
+                current.status, current.evidence, current.link or "") != (status, evidence,
+                                                                          link):
+            meanwhile = current
         views.append(ItemView(section["id"], item, status, evidence, link,
                               (errors or {}).get(item_id), blockers.get(item_id),
-                              comments.get(item_id, ""), (checks or {}).get(item_id)))
+                              comments.get(item_id, ""), (checks or {}).get(item_id),
+                              meanwhile))
     return views
 
 
@@ -94,7 +113,7 @@ def posted_answers(review, formdata):
 
 
 def render_review(review, *, formdata=None, errors=None, blockers=None, decision_form=None,
-                  status=200):
+                  status=200, is_conflict=False):
     user = current_user
     content = review.checklist_version.content
     checks = check_results(review)
@@ -109,10 +128,14 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
     }
     return render_template(
         "reviews/show.html", review=review, service=review.service,
-        checklist=content, items=item_views(review, formdata, errors, blockers, checks),
+        checklist=content,
+        items=item_views(review, formdata, errors, blockers, checks, is_conflict),
         sections=content["sections"], done=done, total=total, allowed=allowed,
         blockers=blockers or [], statuses=ANSWER_STATUSES, status_labels=STATUS_LABELS,
         decision_form=decision_form or {}, is_form_refilled=formdata is not None,
+        # The version the person's typing is based on: what they last saw.
+        form_version=(review.version_id if is_conflict or formdata is None
+                      else formdata.get("version", review.version_id)),
     ), status
 
 
@@ -149,7 +172,7 @@ def start(slug):
 @bp.post("/reviews/<int:review_id>/answers")
 @login_required
 def save(review_id):
-    review = load_review(review_id)
+    review = load_review(review_id, for_update=True)
     require(permissions.can_edit_review(current_user, review),
             "You cannot change the answers of this review.")
     posted = posted_answers(review, request.form)
@@ -158,23 +181,46 @@ def save(review_id):
         flash("Some answers need correcting; nothing was saved. See the marked items.",
               "error")
         return render_review(review, formdata=request.form, errors=errors, status=422)
-    changed = operations.save_answers(review, posted, actor=current_user)
-    if request.form.get("action") == "submit":
-        try:
-            operations.submit_review(review, actor=current_user)
-        except operations.SubmitRefused as exc:
-            db.session.commit()  # keep the answers just saved
-            flash(f"Your answers are saved, but the review cannot be submitted yet: {exc}",
-                  "error")
-            return render_review(review, blockers=exc.blockers, status=422)
+    seen_version = request.form.get("version", type=int)
+    if seen_version is not None and seen_version != review.version_id:
+        return conflict(review)
+    try:
+        changed = operations.save_answers(review, posted, actor=current_user)
+        if request.form.get("action") == "submit":
+            try:
+                operations.submit_review(review, actor=current_user)
+            except operations.SubmitRefused as exc:
+                db.session.commit()  # keep the answers just saved
+                flash(f"Your answers are saved, but the review cannot be submitted yet: "
+                      f"{exc}", "error")
+                return render_review(review, blockers=exc.blockers, status=422)
+            db.session.commit()
+            flash("Submitted: a consultant will review it.", "success")
+            return redirect(url_for("reviews.show", review_id=review.id))
         db.session.commit()
-        flash("Submitted: a consultant will review it.", "success")
-        return redirect(url_for("reviews.show", review_id=review.id))
-    db.session.commit()
+    except StaleDataError:
+        # Someone saved between our read and our write: their change stands, ours waits.
+        db.session.rollback()
+        return conflict(load_review(review_id))
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        db.session.rollback()
+        flash("Many people are saving right now and yours could not get through. Nothing "
+              "was saved: your text is below. Save again in a moment.", "error")
+        return render_review(load_review(review_id), formdata=request.form, status=503)
     flash(f"Saved ({len(changed)} item(s) changed)." if changed else "Nothing had changed.",
           "success")
     anchor = request.form.get("section", "")
     return redirect(url_for("reviews.show", review_id=review.id, _anchor=anchor or None))
+
+
+def conflict(review):
+    """The form again, with what was typed, next to what someone else saved meanwhile."""
+    flash("Someone else saved this review while you were editing it. Nothing of yours "
+          "was saved: your text is below, with their saved answers next to each item "
+          "where they differ. Check, then save again.", "error")
+    return render_review(review, formdata=request.form, status=409, is_conflict=True)
 
 
 def _rerender_answers(view_args, formdata):

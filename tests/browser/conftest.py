@@ -1,11 +1,9 @@
 """Browser tests: Playwright drives Debian's Chromium against the app on a free port."""
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from ..conftest import is_ci
 
@@ -39,23 +37,6 @@ def browser():
                                              args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture
-def live_app(make_app):
-    """The app with CSRF on, as in production."""
-    return make_app(WTF_CSRF_ENABLED=True)
-
-
-@pytest.fixture
-def live_server(live_app):
-    """The base URL of `live_app` served by a real HTTP server in a thread."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 @pytest.fixture

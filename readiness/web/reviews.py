@@ -4,15 +4,15 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import operations, permissions, reviews
 from ..database import is_busy
 from ..extensions import db
-from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service, Team
+from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service
 from ..operations.reviews import (
     AnswerInput,
     answer_states,
@@ -26,6 +26,8 @@ from .errors import MAX_ID, require
 from .review_export import export_markdown
 
 bp = Blueprint("reviews", __name__)
+# "My work" shows at most this many of each list, oldest first, with the total.
+MY_WORK_LIMIT = 100
 
 
 def load_review(review_id, for_update=False):
@@ -292,23 +294,25 @@ def export(review_id):
 def my_work():
     user = current_user
     team_ids = [team.id for team in user.teams]
-    with_service = selectinload(Review.service).selectinload(Service.team)
-    team_reviews = []
+    # Many-to-one loads joined, lists bounded: a fixed number of statements at any size.
+    shown = (joinedload(Review.service).joinedload(Service.team),
+             joinedload(Review.checklist_version))
+    team_reviews, team_total = [], 0
     if team_ids:
+        mine = (select(Review).join(Review.service)
+                .where(Service.team_id.in_(team_ids),
+                       Review.state.in_(("draft", "changes_requested"))))
+        team_total = db.session.scalar(select(func.count()).select_from(mine.subquery()))
         team_reviews = db.session.scalars(
-            select(Review).join(Review.service)
-            .where(Service.team_id.in_(team_ids),
-                   Review.state.in_(("draft", "changes_requested")))
-            .options(with_service, selectinload(Review.checklist_version))
-            .order_by(Review.state.desc(), Review.created_at)
-        ).all()
-    waiting = []
+            mine.options(*shown).order_by(Review.state.desc(), Review.created_at)
+            .limit(MY_WORK_LIMIT)).all()
+    waiting, waiting_total = [], 0
     if user.is_consultant:
+        submitted = select(Review).where(Review.state == "submitted")
+        waiting_total = db.session.scalar(
+            select(func.count()).select_from(submitted.subquery()))
         waiting = db.session.scalars(
-            select(Review).where(Review.state == "submitted")
-            .options(with_service, selectinload(Review.checklist_version))
-            .order_by(Review.submitted_at)
-        ).all()
-    teams = db.session.scalars(select(Team).where(or_(Team.id.in_(team_ids)))).all()
+            submitted.options(*shown).order_by(Review.submitted_at, Review.id)
+            .limit(MY_WORK_LIMIT)).all()
     return render_template("reviews/my_work.html", team_reviews=team_reviews, waiting=waiting,
-                           teams=teams)
+                           team_total=team_total, waiting_total=waiting_total)

@@ -1,0 +1,141 @@
+"""Every page loads in a fixed number of SQL statements, whatever the number of services."""
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import event, select
+
+from readiness.extensions import db
+from readiness.models import (
+    Answer,
+    Decision,
+    Fact,
+    ManagementEvent,
+    Review,
+    Service,
+    Team,
+    User,
+    team_membership,
+    utcnow,
+)
+from readiness.operations.tokens import create_token
+
+from ..conftest import postgres_url, reset_postgres
+from ..factories import SMALL_CHECKLIST, make_checklist_version, make_user
+
+STATES = ("development", "self_managed", "ops_managed", "retired")
+HANDBACK = {
+    "id": "handback-criteria", "title": "Handback criteria", "stage": "handback",
+    "version": 1, "sections": [{"id": "load", "title": "Load", "items": [
+        {"id": "pager-load", "title": "Pager load", "required": True, "evidence": "none",
+         "check": {"fact": "pages_per_week", "op": "<=", "value": 5, "max_age_days": 7}}]}],
+}
+
+
+def build(services):
+    """An organisation of `services` services, each with a review, facts and events."""
+    now = utcnow()
+    launch = make_checklist_version()
+    make_checklist_version("handoff-readiness", stage="handoff",
+                           content=dict(SMALL_CHECKLIST, title="Handoff"))
+    make_checklist_version("handback-criteria", stage="handback", content=HANDBACK)
+    teams = [Team(slug=f"team-{n}", name=f"Team {n}") for n in range(10)]
+    db.session.add_all(teams)
+    db.session.flush()
+    people = [User(email=f"p{n}@example.com", name=f"Person {n}", password_hash="x")
+              for n in range(20)]
+    db.session.add_all(people)
+    db.session.flush()
+    db.session.execute(team_membership.insert(), [
+        {"team_id": teams[n % 10].id, "user_id": people[n].id} for n in range(20)])
+    rows = [Service(slug=f"svc-{n}", name=f"Service {n}", team_id=teams[n % 10].id,
+                    tier=1 + n % 3, state=STATES[n % 4]) for n in range(services)]
+    db.session.add_all(rows)
+    db.session.flush()
+    states = ("draft", "submitted", "changes_requested", "approved")
+    for n, service in enumerate(rows):
+        state = states[n % 4]
+        review = Review(service_id=service.id, checklist_version_id=launch.id, state=state,
+                        created_by_id=people[n % 20].id,
+                        submitted_at=now if state != "draft" else None,
+                        first_submitted_at=now if state != "draft" else None,
+                        approved_at=now - timedelta(days=n % 400) if state == "approved"
+                        else None)
+        review.answers = [Answer(item_id="pager-load", status="met", evidence="ok",
+                                 answered_by_id=people[n % 20].id)]
+        db.session.add(review)
+        if state in ("approved", "changes_requested"):
+            db.session.add(Decision(review=review, consultant_id=people[0].id,
+                                    verdict="approve" if state == "approved"
+                                    else "request_changes", comment="c"))
+        for day in range(3):
+            db.session.add(Fact(service_id=service.id, name="pages_per_week",
+                                value=float(n % 9 + day), observed_at=now - timedelta(days=day),
+                                source="t"))
+        if service.state != "development":
+            db.session.add(ManagementEvent(service_id=service.id, kind="launch",
+                                           from_state="development", to_state="self_managed",
+                                           actor_id=people[1].id, reason="r"))
+    db.session.commit()
+    return rows[2]  # an ops-managed service
+
+
+PAGES = ["/", "/services/", "/services/?page=2", "/services/?state=ops_managed&tier=1",
+         "/services/svc-2",
+         "/services/svc-2/hand-back", "/reviews/3", "/reviews/3/export.md", "/my-work",
+         "/admin/users", "/admin/teams", "/admin/checklists", "/profile/"]
+API = ["/api/v1/services", "/api/v1/services/svc-2", "/api/v1/services/svc-2/gate",
+       "/api/v1/services/svc-2/events", "/api/v1/reviews/3", "/api/v1/handback-candidates"]
+
+
+@contextmanager
+def counting():
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def statement_counts(make_app, services, uri):
+    app = make_app(SQLALCHEMY_DATABASE_URI=uri)
+    with app.app_context():
+        build(services)
+        user = make_user(email="all@example.com", roles=("consultant", "ops_lead", "admin"))
+        user.teams = db.session.scalars(select(Team)).all()
+        _, token = create_token(user, name="t", actor=user)
+        db.session.commit()
+        client = app.test_client()
+        assert client.post("/login", data={"email": "all@example.com",
+                                           "password": "correct horse"}).status_code == 302
+        counts = {}
+        for url in PAGES + API:
+            headers = {"Authorization": f"Bearer {token}"} if url.startswith("/api/") else {}
+            client.get(url, headers=headers)  # warm: the token's last use is written once
+            with counting() as statements:
+                response = client.get(url, headers=headers)
+            assert response.status_code in (200, 409), (url, response.status_code)
+            counts[url] = len(statements)
+        db.session.remove()
+        db.engine.dispose()
+    return counts
+
+
+def fresh_database(tmp_path, name):
+    url = postgres_url()
+    if url:
+        reset_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path / name}"
+
+
+def test_every_page_takes_the_same_number_of_statements(make_app, tmp_path):
+    few = statement_counts(make_app, 100, fresh_database(tmp_path, "few.sqlite"))
+    many = statement_counts(make_app, 2000, fresh_database(tmp_path, "many.sqlite"))
+    assert many == few
+    assert set(few) == set(PAGES + API)

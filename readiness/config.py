@@ -27,6 +27,8 @@ def load(app, test_config=None):
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
             os.environ.get("DATABASE_URL"), instance
         )
+    if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"):
+        app.config["SESSION_COOKIE_SECURE"] = True
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret_key(instance)
 

@@ -75,3 +75,11 @@ def test_demo_fills_an_empty_database_once(app, runner):
     assert "already has users" in again.output
     assert db.session.scalar(select(func.count()).select_from(User)) == len(emails)
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_secure_session_cookies_are_one_variable_away(tmp_path, monkeypatch):
+    config = {"INSTANCE_PATH": str(tmp_path), "AUTO_MIGRATE": False,
+              "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"}
+    assert not create_app(dict(config)).config.get("SESSION_COOKIE_SECURE")
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
+    assert create_app(dict(config)).config["SESSION_COOKIE_SECURE"] is True

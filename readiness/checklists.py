@@ -11,6 +11,7 @@ to the line of its node. Every error of a file is reported, not only the first.
 """
 
 import difflib
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,13 +417,15 @@ class CheckResult:
         return f"{shown} ({self.expected})"
 
 
-_COMPARE = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    "==": lambda a, b: a == b,
-    ">=": lambda a, b: a >= b,
-    ">": lambda a, b: a > b,
-    "!=": lambda a, b: a != b,
+# The comparison of each operator; works on numbers and on SQLAlchemy columns alike, so
+# the handback candidates' SQL pre-filter compares exactly as evaluate_check does.
+COMPARE = {
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "!=": operator.ne,
 }
 
 
@@ -440,7 +443,7 @@ def evaluate_check(check: Mapping, value, observed_at, now) -> CheckResult:
     if max_age is not None and age_days > max_age:
         status = "stale"
     else:
-        status = "pass" if _COMPARE[check["op"]](value, check["value"]) else "fail"
+        status = "pass" if COMPARE[check["op"]](value, check["value"]) else "fail"
     return CheckResult(status, check["fact"], expected, value, observed_at, age_days)
 
 

@@ -4,7 +4,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from . import charts, lifecycle
 from .extensions import db
@@ -31,28 +31,30 @@ class Expiring:
 
 def expiring_launch_approvals(now):
     """Live services whose latest launch approval expires within 30 days or already has."""
-    latest = (
-        select(Review.service_id, func.max(Review.approved_at).label("approved_at"))
-        .join(Review.checklist_version)
-        .where(Review.state == "approved", ChecklistVersion.stage == "launch")
-        .group_by(Review.service_id).subquery()
-    )
+    validity = db.session.execute(
+        select(ChecklistVersion.id, ChecklistVersion.valid_for_days)
+        .where(ChecklistVersion.stage == "launch", ChecklistVersion.valid_for_days.is_not(None))
+    ).all()
+    if not validity:
+        return []
+    # The latest approval of each live service, the same choice as the deploy gate's; the
+    # 30-day window is in the WHERE clause, so only the few expiring rows come back.
+    latest = support.latest_approval_id("launch")
+    expiring_soon = or_(*(
+        (Review.checklist_version_id == version_id)
+        & (Review.approved_at <= now + EXPIRY_WINDOW - timedelta(days=days))
+        for version_id, days in validity))
     rows = db.session.execute(
         select(Service, Review.id, Review.approved_at, ChecklistVersion.valid_for_days)
-        .join(Review, Review.service_id == Service.id)
+        .select_from(Service)
+        .join(Review, Review.id == latest)
         .join(Review.checklist_version)
-        .join(latest, (latest.c.service_id == Review.service_id)
-              & (latest.c.approved_at == Review.approved_at))
-        .where(Service.state.in_(("self_managed", "ops_managed")),
-               ChecklistVersion.stage == "launch", Review.state == "approved",
-               ChecklistVersion.valid_for_days.is_not(None))
+        .where(Service.state.in_(("self_managed", "ops_managed")), expiring_soon)
     ).all()
-    found = {}
-    for service, review_id, approved_at, days in rows:
-        expires_at = approved_at + timedelta(days=days)
-        if expires_at <= now + EXPIRY_WINDOW:
-            found[service.id] = Expiring(service, review_id, expires_at, expires_at <= now)
-    return sorted(found.values(), key=lambda e: e.expires_at)
+    found = [Expiring(service, review_id, approved_at + timedelta(days=days),
+                      approved_at + timedelta(days=days) <= now)
+             for service, review_id, approved_at, days in rows]
+    return sorted(found, key=lambda e: e.expires_at)
 
 
 def reviews_waiting_by_stage():
@@ -92,18 +94,29 @@ def handbacks_per_month(now):
     return [(_month_label(y, m), counts.get((y, m), 0)) for y, m in month_starts(now)]
 
 
+def _approval_month_and_cycle_days():
+    """SQL for the month of approval ("YYYY-MM", UTC) and the days from first submission
+    to approval: computed by the database, so no timestamps are parsed in Python."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return (func.to_char(func.timezone("UTC", Review.approved_at), "YYYY-MM"),
+                func.extract("epoch", Review.approved_at - Review.first_submitted_at) / 86400)
+    return (func.strftime("%Y-%m", Review.approved_at),
+            func.julianday(Review.approved_at) - func.julianday(Review.first_submitted_at))
+
+
 def median_cycle_days_per_month(now):
     """Median days from first submission to approval, by month of approval."""
     since = _window_start(now)
-    rows = db.session.execute(select(Review.first_submitted_at, Review.approved_at).where(
+    month, days = _approval_month_and_cycle_days()
+    rows = db.session.execute(select(month, days).where(
         Review.state == "approved", Review.approved_at >= since,
         Review.first_submitted_at.is_not(None))).all()
     by_month = {}
-    for submitted, approved in rows:
-        days = (approved - submitted).total_seconds() / 86400
-        by_month.setdefault((approved.year, approved.month), []).append(days)
+    for approved_month, cycle_days in rows:
+        by_month.setdefault(approved_month, []).append(float(cycle_days))
     return [(_month_label(y, m),
-             statistics.median(by_month[(y, m)]) if (y, m) in by_month else None)
+             statistics.median(by_month[key]) if (key := f"{y:04d}-{m:02d}") in by_month
+             else None)
             for y, m in month_starts(now)]
 
 

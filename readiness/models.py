@@ -186,7 +186,14 @@ class ChecklistVersion(db.Model):
 
 
 class Review(db.Model):
-    __table_args__ = (one_of("state", REVIEW_STATES),)
+    __table_args__ = (
+        one_of("state", REVIEW_STATES),
+        # A service's latest approval (gate, dashboard expiry list) ...
+        Index("ix_review_service_state_approved", "service_id", "state", "approved_at"),
+        # ... and the review cycle chart, read from the index alone.
+        Index("ix_review_state_approved_submitted", "state", "approved_at",
+              "first_submitted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
@@ -272,6 +279,19 @@ class Fact(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     service: Mapped[Service] = relationship()
+
+
+class LatestFact(db.Model):
+    """The newest reading of each fact of each service, kept by record_new_facts.
+
+    Pages and the handback candidates read it instead of searching a growing fact table.
+    """
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(120), default="")
 
 
 class ManagementEvent(db.Model):

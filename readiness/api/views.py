@@ -9,7 +9,16 @@ from sqlalchemy.orm import selectinload
 
 from .. import permissions, reviews
 from ..extensions import db
-from ..models import SERVICE_STATES, Decision, ManagementEvent, Review, Service, Team, utcnow
+from ..models import (
+    SERVICE_STATES,
+    Decision,
+    ManagementEvent,
+    Review,
+    Service,
+    Team,
+    User,
+    utcnow,
+)
 from ..operations import facts as fact_ops
 from ..operations import lifecycle as support
 from ..operations import tokens
@@ -47,13 +56,19 @@ def authenticate():
     token = tokens.find_token(presented.strip())
     if token is None:
         raise Problem(401, "Unauthorized", "The API token is not valid.", headers=challenge)
-    if token.is_revoked:
+    if token.revoked_at is not None:
         raise Problem(401, "Unauthorized", "The API token was revoked.", headers=challenge)
-    if token.user.is_disabled:
+    if token.is_disabled:
         raise Problem(401, "Unauthorized", "The token's user is disabled.", headers=challenge)
-    if tokens.note_use(token):
-        db.session.commit()
-    g.api_user = token.user
+    tokens.note_use(token)
+    g.api_user_id = token.user_id
+
+
+def api_user():
+    """The token's user, loaded when an endpoint needs more than its id."""
+    if "api_user" not in g:
+        g.api_user = db.session.get(User, g.api_user_id)
+    return g.api_user
 
 
 def load_service(slug):
@@ -113,11 +128,6 @@ def services():
                     "pages": max(1, math.ceil(total / per_page))})
 
 
-def gate_body(service, decision):
-    return {"service": service.slug, "allowed": decision.allowed, "state": service.state,
-            "reasons": list(decision.reasons)}
-
-
 def facts_body(facts):
     return {name: {"value": value, "observed_at": iso(at), "source": source}
             for name, (value, at, source) in sorted(facts.items())}
@@ -143,15 +153,18 @@ def service(slug):
 
 @bp.get("/services/<slug>/gate")
 def gate(slug):
-    found = load_service(slug)
-    decision = support.gate_for(found)
-    return jsonify(gate_body(found, decision)), 200 if decision.allowed else 409
+    found = support.gate_by_slug(slug)
+    if found is None:
+        raise Problem(404, "Not Found", f"There is no service '{slug}'.")
+    slug, state, decision = found
+    return jsonify({"service": slug, "allowed": decision.allowed, "state": state,
+                    "reasons": list(decision.reasons)}), 200 if decision.allowed else 409
 
 
 @bp.post("/services/<slug>/facts")
 def record_facts(slug):
     found = load_service(slug)
-    if not permissions.can_push_facts(g.api_user, found):
+    if not permissions.can_push_facts(api_user(), found):
         raise Problem(403, "Forbidden", f"This token's user may not push facts for "
                                         f"'{slug}': only its team, ops leads and admins.")
     if not request.is_json:
@@ -167,7 +180,7 @@ def record_facts(slug):
                       errors=errors)
     for attempt in range(2):
         try:
-            stored, conflicts = fact_ops.record_new_facts(found, facts, actor=g.api_user)
+            stored, conflicts = fact_ops.record_new_facts(found, facts, actor=api_user())
             if conflicts:
                 db.session.rollback()
                 raise Problem(409, "Conflict", "Some facts were already recorded with another "

@@ -3,11 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..audit import AuditAction, record
 from ..extensions import db
-from ..models import Fact
+from ..models import Fact, LatestFact, utcnow
 from .common import InvalidInput
 
 
@@ -37,17 +38,21 @@ def record_new_facts(service, facts, *, actor):
     if conflicts:
         return 0, conflicts
     new = []
+    now = utcnow()
     for fact in facts:
         key = (fact.name, fact.observed_at)
         if key in stored:
             continue
         stored[key] = fact.value
-        new.append(Fact(service_id=service.id, name=fact.name, value=fact.value,
-                        observed_at=fact.observed_at, source=fact.source))
-    db.session.add_all(new)
+        new.append({"service_id": service.id, "name": fact.name, "value": fact.value,
+                    "observed_at": fact.observed_at, "source": fact.source,
+                    "recorded_at": now})
     if new:
+        # One executemany: no ORM objects, no primary keys fetched back.
+        db.session.execute(insert(Fact.__table__), new)
+        _keep_latest(service.id, new)
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=len(new),
-               names=sorted({f.name for f in new}))
+               names=sorted({f["name"] for f in new}))
     return len(new), []
 
 
@@ -62,20 +67,31 @@ def record_facts(service, facts, *, actor):
     return count
 
 
+def _keep_latest(service_id, rows):
+    """Upsert the newest of `rows` per name into latest_fact, unless a newer one is there."""
+    newest = {}
+    for row in rows:
+        if row["name"] not in newest or row["observed_at"] > newest[row["name"]]["observed_at"]:
+            newest[row["name"]] = row
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[db.session.get_bind().dialect.name]
+    statement = dialect.insert(LatestFact).values([
+        {"service_id": service_id, "name": r["name"], "value": r["value"],
+         "observed_at": r["observed_at"], "source": r["source"]} for r in newest.values()])
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[LatestFact.service_id, LatestFact.name],
+        set_={"value": statement.excluded.value, "observed_at": statement.excluded.observed_at,
+              "source": statement.excluded.source},
+        where=LatestFact.observed_at < statement.excluded.observed_at))
+
+
 def latest_facts(service_ids):
     """{service id: {fact name: (value, observed_at, source)}} of the latest facts."""
     if not service_ids:
         return {}
-    newest = (
-        select(Fact.service_id, Fact.name, func.max(Fact.observed_at).label("at"))
-        .where(Fact.service_id.in_(service_ids))
-        .group_by(Fact.service_id, Fact.name).subquery()
-    )
     rows = db.session.execute(
-        select(Fact.service_id, Fact.name, Fact.value, Fact.observed_at, Fact.source).join(
-            newest, and_(Fact.service_id == newest.c.service_id, Fact.name == newest.c.name,
-                         Fact.observed_at == newest.c.at))
-    )
+        select(LatestFact.service_id, LatestFact.name, LatestFact.value,
+               LatestFact.observed_at, LatestFact.source)
+        .where(LatestFact.service_id.in_(service_ids)))
     found = {}
     for service_id, name, value, observed_at, source in rows:
         found.setdefault(service_id, {})[name] = (value, observed_at, source)

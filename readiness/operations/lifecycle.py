@@ -2,14 +2,14 @@
 gate; handback candidates; latest facts. The rules live in readiness.lifecycle."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from .. import checklists, lifecycle
 from ..audit import AuditAction, record
 from ..extensions import db
-from ..models import ChecklistVersion, ManagementEvent, Review, Service, utcnow
+from ..models import ChecklistVersion, LatestFact, ManagementEvent, Review, Service, utcnow
 from .common import InvalidInput
 from .facts import latest_facts
 
@@ -31,17 +31,31 @@ class TransitionRefused(Exception):
         super().__init__(f"Cannot {transition}: needs " + "; ".join(self.missing) + ".")
 
 
+def _latest_approval_filter(stage):
+    return ((Review.state == "approved") & (ChecklistVersion.stage == stage))
+
+
 def latest_approval(service_id, stage):
     """The latest approved review of `stage` for the service, as a lifecycle.Approval."""
     row = db.session.execute(
         select(Review.id, Review.created_at, Review.approved_at,
                ChecklistVersion.valid_for_days)
         .join(Review.checklist_version)
-        .where(Review.service_id == service_id, Review.state == "approved",
-               ChecklistVersion.stage == stage)
+        .where(Review.service_id == service_id, _latest_approval_filter(stage))
         .order_by(Review.approved_at.desc(), Review.id.desc()).limit(1)
     ).first()
     return lifecycle.Approval(*row) if row else None
+
+
+def latest_approval_id(stage):
+    """SQL: the id of the latest approved `stage` review of the enclosing query's Service
+    (a correlated subquery: one seek of ix_review_service_state_approved per service)."""
+    return (
+        select(Review.id).join(Review.checklist_version)
+        .where(Review.service_id == Service.id, _latest_approval_filter(stage))
+        .order_by(Review.approved_at.desc(), Review.id.desc()).limit(1)
+        .correlate(Service).scalar_subquery()
+    )
 
 
 def last_event(service_id, kind=None):
@@ -149,14 +163,33 @@ class Candidate:
     failing: list
 
 
+def _passes(check, now):
+    """SQL: the latest_fact row is `check`'s fact and passes it (not stale, not failing)."""
+    conditions = [LatestFact.name == check["fact"],
+                  checklists.COMPARE[check["op"]](LatestFact.value, check["value"])]
+    if check.get("max_age_days") is not None:
+        conditions.append(LatestFact.observed_at >= now - timedelta(days=check["max_age_days"]))
+    return and_(*conditions)
+
+
 def handback_candidates(now=None):
     """Ops-managed services failing a required check of the handback checklist."""
     now = now or utcnow()
     version = current_checklist("handback")
     if version is None:
         return []
+    checks = [item["check"] for section in version.content["sections"]
+              for item in section["items"] if item.get("check") and item.get("required", True)]
+    if not checks:
+        return []
+    # The database keeps the services with fewer passing latest facts than checks (a
+    # superset of the candidates: one short index range per service); Python decides.
+    passed = (select(func.count()).where(LatestFact.service_id == Service.id,
+                                         or_(*(_passes(check, now) for check in checks)))
+              .correlate(Service).scalar_subquery())
     services = db.session.scalars(
-        select(Service).where(Service.state == "ops_managed").order_by(Service.name)
+        select(Service).where(Service.state == "ops_managed", passed < len(checks))
+        .order_by(Service.name)
     ).all()
     facts = latest_facts([s.id for s in services])
     candidates = []
@@ -167,10 +200,32 @@ def handback_candidates(now=None):
     return candidates
 
 
+# Built once: the deploy gate is the hottest read, and building a statement costs more
+# than running it.
+_GATE_QUERY = (
+    select(Service.slug, Service.state, Review.id, Review.created_at, Review.approved_at,
+           ChecklistVersion.valid_for_days)
+    .select_from(Service)
+    .outerjoin(Review, Review.id == latest_approval_id("launch"))
+    .outerjoin(ChecklistVersion, ChecklistVersion.id == Review.checklist_version_id)
+    .where(Service.slug == bindparam("slug"))
+)
+
+
+def gate_by_slug(slug, now=None):
+    """(slug, state, GateDecision) of the service with `slug`, in one query; None if unknown.
+
+    The decision is readiness.lifecycle.gate's, the one decision function."""
+    row = db.session.execute(_GATE_QUERY, {"slug": slug}).first()
+    if row is None:
+        return None
+    approval = lifecycle.Approval(*row[2:]) if row[2] is not None else None
+    return row.slug, row.state, lifecycle.gate(row.state, approval, now or utcnow())
+
+
 def gate_for(service, now=None):
-    """The deploy gate's decision for `service` (the one decision function)."""
-    now = now or utcnow()
-    return lifecycle.gate(service.state, latest_approval(service.id, "launch"), now)
+    """The deploy gate's decision for `service`."""
+    return gate_by_slug(service.slug, now)[2]
 
 
 def open_return_conditions(service):

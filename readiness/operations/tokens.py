@@ -4,11 +4,13 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import OperationalError
 
 from ..audit import AuditAction, record
+from ..database import is_busy
 from ..extensions import db
-from ..models import ApiToken, utcnow
+from ..models import ApiToken, User, utcnow
 from .common import single_line_name
 
 # Not a secret: marks tokens so secret scanners find leaked ones.
@@ -40,17 +42,37 @@ def revoke_token(token, *, actor):
         record(AuditAction.TOKEN_REVOKE, actor=actor, subject=token, prefix=token.prefix)
 
 
+# What authentication needs, as one row and one statement built once: this runs on every
+# API call, and building a statement costs more than executing it.
+TOKEN_ROW = (select(ApiToken.id, ApiToken.user_id, ApiToken.revoked_at, ApiToken.last_used_at,
+                    User.is_disabled)
+             .join(User, User.id == ApiToken.user_id)
+             .where(ApiToken.digest == bindparam("digest")))
+
+
 def find_token(presented):
-    """The token row for the presented text, or None."""
+    """(id, user_id, revoked_at, last_used_at, is_disabled) of the presented token, or None."""
     if not presented or len(presented) > 200:
         return None
-    return db.session.scalar(select(ApiToken).where(ApiToken.digest == digest(presented)))
+    return db.session.execute(TOKEN_ROW, {"digest": digest(presented)}).first()
 
 
-def note_use(token):
-    """Remember when a token was last used (to the minute); True when that changed it."""
+def note_use(row):
+    """Remember when a token was last used (to the minute), and commit that.
+
+    Bookkeeping only: skipped when the database is busy. On SQLite a GET request's
+    transaction is deferred, so this write fails at once when another worker wrote since
+    the request's first read, which is the norm when concurrent calls all find the
+    minute passed; failing the request for it would turn a read into a 503.
+    """
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        return True
-    return False
+    if row.last_used_at is not None and now - row.last_used_at <= LAST_USED_RESOLUTION:
+        return
+    try:
+        db.session.execute(update(ApiToken).where(ApiToken.id == row.id)
+                           .values(last_used_at=now))
+        db.session.commit()
+    except OperationalError as error:
+        if not is_busy(error):
+            raise
+        db.session.rollback()

@@ -1,5 +1,7 @@
 """Migrations: one head, an empty database upgrades to the models' schema, with triggers."""
 
+from datetime import timedelta
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,9 +12,9 @@ from sqlalchemy.exc import DBAPIError
 
 from readiness import database
 from readiness.extensions import db
-from readiness.models import AuditEntry
+from readiness.models import AuditEntry, Fact, LatestFact, utcnow
 
-from ..factories import make_team
+from ..factories import make_service, make_team
 
 
 def heads():
@@ -81,3 +83,22 @@ def test_the_app_migrates_an_empty_database_on_start(make_app):
     again = make_app(create_tables=False, AUTO_MIGRATE=True)
     with again.app_context():
         assert db.session.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+
+
+def test_0006_fills_latest_fact_with_the_newest_reading_of_each_fact(make_app):
+    app = make_app(create_tables=False)
+    with app.app_context():
+        upgrade(directory=database.MIGRATIONS_DIR, revision="0005")
+        service = make_service()
+        db.session.flush()
+        now = utcnow()
+        for name, value, age in (("pages", 1.0, 3), ("pages", 2.0, 1), ("pages", 3.0, 2),
+                                 ("slo", 99.5, 5)):
+            db.session.add(Fact(service_id=service.id, name=name, value=value,
+                                observed_at=now - timedelta(days=age), source="s"))
+        db.session.commit()
+        upgrade(directory=database.MIGRATIONS_DIR)
+        rows = db.session.execute(select(LatestFact.name, LatestFact.value, LatestFact.observed_at)
+                                  .order_by(LatestFact.name)).all()
+        assert rows == [("pages", 2.0, now - timedelta(days=1)),
+                        ("slo", 99.5, now - timedelta(days=5))]

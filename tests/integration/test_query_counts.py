@@ -10,6 +10,7 @@ from readiness.models import (
     Answer,
     Decision,
     Fact,
+    LatestFact,
     ManagementEvent,
     Review,
     Service,
@@ -72,6 +73,8 @@ def build(services):
             db.session.add(Fact(service_id=service.id, name="pages_per_week",
                                 value=float(n % 9 + day), observed_at=now - timedelta(days=day),
                                 source="t"))
+        db.session.add(LatestFact(service_id=service.id, name="pages_per_week",
+                                  value=float(n % 9), observed_at=now, source="t"))
         if service.state != "development":
             db.session.add(ManagementEvent(service_id=service.id, kind="launch",
                                            from_state="development", to_state="self_managed",

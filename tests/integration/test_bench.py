@@ -1,0 +1,55 @@
+"""The benchmark tools at 1 % scale: generate, verify the record, serve and measure.
+
+Keeps bench/ working as the app changes; the figures themselves are in bench/README.md.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench"
+ENDPOINTS = {"dashboard", "services", "services_filtered", "service_page", "review_page",
+             "gate", "bare", "ingest_1000_facts"}
+NEWEST = ("SELECT f.service_id, f.name, f.value, f.observed_at FROM fact f JOIN "
+          "(SELECT service_id, name, max(observed_at) AS at FROM fact GROUP BY service_id, name)"
+          " m ON m.service_id = f.service_id AND m.name = f.name AND m.at = f.observed_at")
+
+
+def test_generate_verify_and_run(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    url = f"sqlite:///{path}"
+    token = tmp_path / "token.txt"
+    subprocess.run([sys.executable, str(BENCH / "generate.py"), "--scale", "0.01",
+                    "--database-url", url, "--token-file", str(token)],
+                   check=True, cwd=ROOT, capture_output=True)
+
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "smoke-test"}
+    verify = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "audit", "verify"],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+    run = subprocess.run([sys.executable, str(BENCH / "run.py"),
+                          "--database-url", url, "--token-file", str(token), "--requests", "5",
+                          "--warmup", "1", "--ingest-requests", "3", "--concurrency", "2",
+                          "--duration", "0.5", "--output", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    (result_file,) = tmp_path.glob("*-sqlite.json")
+    result = json.loads(result_file.read_text())
+    assert result["rows"]["service"] == 100
+    assert result["rows"]["review"] == 300
+    assert result["rows"]["fact"] == 10_000  # the ingest benchmark's facts are deleted
+    assert set(result["results"]) == ENDPOINTS
+    assert result["results"]["ingest_1000_facts"]["sequential"]["facts_per_s"] > 0
+    assert result["gate_vs_bare"] > 0
+
+    # The generator fills latest_fact, and the run puts it back after deleting its facts.
+    with sqlite3.connect(path) as connection:
+        newest = set(connection.execute(NEWEST))
+        kept = set(connection.execute(
+            "SELECT service_id, name, value, observed_at FROM latest_fact"))
+    assert len(newest) == 700 and kept == newest

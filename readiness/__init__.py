@@ -16,8 +16,10 @@ def create_app(test_config=None):
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
                 instance_path=instance_path)
     from .web.errors import IdConverter
+    from .web.sessions import PagesOnlySessionInterface
 
     app.url_map.converters["int"] = IdConverter
+    app.session_interface = PagesOnlySessionInterface()
     config.load(app, test_config)
 
     db.init_app(app)

@@ -7,7 +7,6 @@ from pathlib import Path
 DEFAULTS = {
     "CHECKLISTS_DIR": None,  # set in load(): <project>/checklists
     "AUTO_MIGRATE": True,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
@@ -27,6 +26,9 @@ def load(app, test_config=None):
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
             os.environ.get("DATABASE_URL"), instance
         )
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in app.config:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+            app.config["SQLALCHEMY_DATABASE_URI"])
     if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"):
         app.config["SESSION_COOKIE_SECURE"] = True
     if not app.config.get("SECRET_KEY"):
@@ -42,6 +44,12 @@ def database_url(url, instance):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def engine_options(url):
+    """A server's connections to PostgreSQL can be dropped behind its back (a restart, a
+    proxy's idle timeout): test each one as it leaves the pool. A SQLite file cannot."""
+    return {"pool_pre_ping": True} if url.startswith("postgresql") else {}
 
 
 def instance_secret_key(instance):

@@ -3,11 +3,12 @@
 import math
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import permissions, reviews
+from ..database import PreparedRead
 from ..extensions import db
 from ..models import (
     SERVICE_STATES,
@@ -42,26 +43,37 @@ def openapi():
     return jsonify(document())
 
 
-@bp.before_request
-def authenticate():
-    """Every endpoint but the OpenAPI document needs `Authorization: Bearer TOKEN`."""
-    if request.endpoint == "api.openapi":
-        return
-    challenge = {"WWW-Authenticate": 'Bearer realm="readiness"'}
-    header = request.headers.get("Authorization", "")
-    scheme, _, presented = header.partition(" ")
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="readiness"'}
+
+
+def presented_token():
+    """The token text of `Authorization: Bearer TOKEN`; a 401 problem without one."""
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise Problem(401, "Unauthorized", "Send an API token: Authorization: Bearer TOKEN. "
-                      "Make one on your profile page.", headers=challenge)
-    token = tokens.find_token(presented.strip())
-    if token is None:
-        raise Problem(401, "Unauthorized", "The API token is not valid.", headers=challenge)
-    if token.revoked_at is not None:
-        raise Problem(401, "Unauthorized", "The API token was revoked.", headers=challenge)
-    if token.is_disabled:
-        raise Problem(401, "Unauthorized", "The token's user is disabled.", headers=challenge)
-    tokens.note_use(token)
-    g.api_user_id = token.user_id
+                      "Make one on your profile page.", headers=CHALLENGE)
+    return presented.strip()
+
+
+def accept_token(row):
+    """Check a token row (tokens.TOKEN_ROW's columns, None if unknown) and let its user in."""
+    if row is None:
+        raise Problem(401, "Unauthorized", "The API token is not valid.", headers=CHALLENGE)
+    if row.revoked_at is not None:
+        raise Problem(401, "Unauthorized", "The API token was revoked.", headers=CHALLENGE)
+    if row.is_disabled:
+        raise Problem(401, "Unauthorized", "The token's user is disabled.", headers=CHALLENGE)
+    tokens.note_use(row)
+    g.api_user_id = row.user_id
+
+
+@bp.before_request
+def authenticate():
+    """Every endpoint but the OpenAPI document needs `Authorization: Bearer TOKEN`; the
+    gate checks its token in its own statement (see gate())."""
+    if request.endpoint in ("api.openapi", "api.gate"):
+        return
+    accept_token(tokens.find_token(presented_token()))
 
 
 def api_user():
@@ -151,13 +163,27 @@ def service(slug):
     })
 
 
+# The token and the gate's answer in one statement: deploy pipelines call the gate on
+# every deploy, so it runs as a PreparedRead.
+def _gate_call():
+    token, gate = tokens.TOKEN_ROW.subquery(), support.GATE_QUERY.subquery()
+    return PreparedRead(select(token, gate).select_from(token.outerjoin(gate, true())))
+
+
+_GATE_CALL = _gate_call()
+
+
 @bp.get("/services/<slug>/gate")
 def gate(slug):
-    found = support.gate_by_slug(slug)
-    if found is None:
+    presented = presented_token()
+    row = None
+    if tokens.may_be_token(presented):
+        row = _GATE_CALL.first(db.engine, digest=tokens.digest(presented), slug=slug)
+    accept_token(row)
+    if row.slug is None:
         raise Problem(404, "Not Found", f"There is no service '{slug}'.")
-    slug, state, decision = found
-    return jsonify({"service": slug, "allowed": decision.allowed, "state": state,
+    decision = support.gate_decision(row, utcnow())
+    return jsonify({"service": row.slug, "allowed": decision.allowed, "state": row.state,
                     "reasons": list(decision.reasons)}), 200 if decision.allowed else 409
 
 

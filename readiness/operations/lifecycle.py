@@ -201,10 +201,10 @@ def handback_candidates(now=None):
 
 
 # Built once: the deploy gate is the hottest read, and building a statement costs more
-# than running it.
-_GATE_QUERY = (
-    select(Service.slug, Service.state, Review.id, Review.created_at, Review.approved_at,
-           ChecklistVersion.valid_for_days)
+# than running it. Its row is what gate_decision() reads.
+GATE_QUERY = (
+    select(Service.slug, Service.state, Review.id.label("review_id"), Review.created_at,
+           Review.approved_at, ChecklistVersion.valid_for_days)
     .select_from(Service)
     .outerjoin(Review, Review.id == latest_approval_id("launch"))
     .outerjoin(ChecklistVersion, ChecklistVersion.id == Review.checklist_version_id)
@@ -212,15 +212,20 @@ _GATE_QUERY = (
 )
 
 
-def gate_by_slug(slug, now=None):
-    """(slug, state, GateDecision) of the service with `slug`, in one query; None if unknown.
+def gate_decision(row, now):
+    """The gate's decision from a GATE_QUERY row, by readiness.lifecycle.gate (the one
+    decision function)."""
+    approval = None if row.review_id is None else lifecycle.Approval(
+        row.review_id, row.created_at, row.approved_at, row.valid_for_days)
+    return lifecycle.gate(row.state, approval, now)
 
-    The decision is readiness.lifecycle.gate's, the one decision function."""
-    row = db.session.execute(_GATE_QUERY, {"slug": slug}).first()
+
+def gate_by_slug(slug, now=None):
+    """(slug, state, GateDecision) of the service with `slug`, in one query; None if unknown."""
+    row = db.session.execute(GATE_QUERY, {"slug": slug}).first()
     if row is None:
         return None
-    approval = lifecycle.Approval(*row[2:]) if row[2] is not None else None
-    return row.slug, row.state, lifecycle.gate(row.state, approval, now or utcnow())
+    return row.slug, row.state, gate_decision(row, now or utcnow())
 
 
 def gate_for(service, now=None):

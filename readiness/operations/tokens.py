@@ -44,15 +44,19 @@ def revoke_token(token, *, actor):
 
 # What authentication needs, as one row and one statement built once: this runs on every
 # API call, and building a statement costs more than executing it.
-TOKEN_ROW = (select(ApiToken.id, ApiToken.user_id, ApiToken.revoked_at, ApiToken.last_used_at,
-                    User.is_disabled)
+TOKEN_ROW = (select(ApiToken.id.label("token_id"), ApiToken.user_id, ApiToken.revoked_at,
+                    ApiToken.last_used_at, User.is_disabled)
              .join(User, User.id == ApiToken.user_id)
              .where(ApiToken.digest == bindparam("digest")))
 
 
+def may_be_token(presented):
+    return bool(presented) and len(presented) <= 200
+
+
 def find_token(presented):
     """(id, user_id, revoked_at, last_used_at, is_disabled) of the presented token, or None."""
-    if not presented or len(presented) > 200:
+    if not may_be_token(presented):
         return None
     return db.session.execute(TOKEN_ROW, {"digest": digest(presented)}).first()
 
@@ -69,7 +73,7 @@ def note_use(row):
     if row.last_used_at is not None and now - row.last_used_at <= LAST_USED_RESOLUTION:
         return
     try:
-        db.session.execute(update(ApiToken).where(ApiToken.id == row.id)
+        db.session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
                            .values(last_used_at=now))
         db.session.commit()
     except OperationalError as error:

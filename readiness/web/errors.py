@@ -39,7 +39,9 @@ class IdConverter(IntegerConverter):
 def refuse_nul_characters():
     """No text field may hold a NUL character (PostgreSQL cannot store one)."""
     texts = [request.path]
-    for values in (request.args, request.form):
+    sources = (request.args,) if request.method in ("GET", "HEAD") else (request.args,
+                                                                         request.form)
+    for values in sources:
         texts.extend(value for _, all_values in values.lists() for value in all_values)
     for value in texts:
         if "\x00" in value:
@@ -61,15 +63,26 @@ SECURITY_HEADERS = {
 }
 
 
-def add_security_headers(response):
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+class SecurityHeaders:
+    """WSGI middleware: SECURITY_HEADERS on every response, error pages and static files
+    included, unless the response set one itself."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+        self.headers = list(SECURITY_HEADERS.items())
+
+    def __call__(self, environ, start_response):
+        def start_with_headers(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers.extend(item for item in self.headers if item[0].lower() not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start_with_headers)
 
 
 def register(app):
     app.before_request(refuse_nul_characters)
-    app.after_request(add_security_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
 
     @app.errorhandler(PermissionDenied)
     def permission_denied(error):

@@ -6,16 +6,26 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from readiness import lifecycle
 from readiness.dashboard import EXPIRY_WINDOW, expiring_launch_approvals
+from readiness.database import PreparedRead
 from readiness.extensions import db
 from readiness.models import SERVICE_STATES, Fact, LatestFact, Review, utcnow
 from readiness.operations import lifecycle as support
+from readiness.operations import tokens
 from readiness.operations.facts import FactInput, latest_facts, record_facts
+from readiness.operations.tokens import create_token
 
-from ..factories import SMALL_CHECKLIST, make_checklist_version, make_service, make_team
+from ..factories import (
+    SMALL_CHECKLIST,
+    make_checklist_version,
+    make_review,
+    make_service,
+    make_team,
+    make_user,
+)
 
 SEEDS = range(4)
 CHECKS = [  # a bound age, equality, a check that is not required
@@ -148,3 +158,32 @@ def test_latest_fact_is_not_replaced_by_an_older_reading(app):
     db.session.commit()
     row = db.session.get(LatestFact, (service.id, "pages_per_week"))
     assert (row.value, row.observed_at, row.source) == (2.0, now, "new")
+
+
+def test_a_prepared_read_gives_the_rows_and_types_of_a_normal_execution(app):
+    from readiness.api.views import _GATE_CALL
+
+    launch = make_checklist_version()
+    member = make_user()
+    service = make_service(state="ops_managed")
+    make_review(service=service, checklist_version=launch, state="approved")
+    _row, token = create_token(member, name="ci", actor=member)
+    db.session.commit()
+    for digest in (tokens.digest(token), tokens.digest("rdy_unknown")):
+        for slug in (service.slug, "no-such-service"):
+            params = {"digest": digest, "slug": slug}
+            expected = db.session.execute(_GATE_CALL.statement, params).first()
+            found = _GATE_CALL.first(db.engine, **params)
+            assert (None if expected is None else tuple(expected)) == (
+                None if found is None else tuple(found))
+            if found is not None:
+                assert found._fields == tuple(expected._fields)
+    found = _GATE_CALL.first(db.engine, digest=tokens.digest(token), slug=service.slug)
+    assert found.approved_at.tzinfo is not None and found.is_disabled is False
+    assert found.valid_for_days == 365
+
+
+def test_a_prepared_read_refuses_parameters_that_need_converting(app):
+    statement = select(Fact.id).where(Fact.observed_at > bindparam("since"))
+    with pytest.raises(TypeError, match="since"):
+        PreparedRead(statement).first(db.engine, since=utcnow())

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import has_request_context, request
 from flask_migrate import upgrade
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from .extensions import db
@@ -141,3 +142,66 @@ class PreparedRead:
             return None
         return self.row._make(value if process is None else process(value)
                               for process, value in zip(processors, found, strict=True))
+
+
+class PreparedInsert:
+    """INSERT of many rows with the driver's own executemany, on the session's connection
+    (so inside its transaction).
+
+    Rows are tuples in the order of `columns`. Each value goes through its column type's
+    bind processor, as SQLAlchemy would store it; SQLAlchemy's per-row parameter handling,
+    which costs more than the insert itself for a thousand small rows, is skipped.
+    `on_conflict(insert)` may add an ON CONFLICT clause (SQLite and PostgreSQL spell it
+    alike); it gets the dialect's insert() construct.
+    """
+
+    def __init__(self, table, columns, on_conflict=None):
+        self.table = table
+        self.columns = tuple(columns)
+        self.on_conflict = on_conflict
+        self._prepared = {}  # dialect name -> (sql, parameter order, processors)
+
+    def _prepare(self, dialect):
+        statement = _DIALECT_INSERT[dialect.name](self.table)
+        if self.on_conflict is not None:
+            statement = self.on_conflict(statement)
+        compiled = statement.compile(dialect=dialect, column_keys=self.columns)
+        order = ([self.columns.index(name) for name in compiled.positiontup]
+                 if dialect.positional else None)
+        processors = [self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                      for name in self.columns]
+        prepared = (str(compiled), order, processors)
+        self._prepared[dialect.name] = prepared
+        return prepared
+
+    def execute(self, session, rows):
+        """Insert `rows`; returns how many the database stored (a conflict may skip some)."""
+        if not rows:
+            return 0
+        connection = session.connection()
+        dialect = connection.dialect
+        sql, order, processors = self._prepared.get(dialect.name) or self._prepare(dialect)
+        columns = [_processed(values, process) for values, process
+                   in zip(zip(*rows, strict=True), processors, strict=True)]
+        if order is not None:
+            parameters = list(zip(*(columns[i] for i in order), strict=True))
+        else:  # psycopg: %(name)s
+            parameters = [dict(zip(self.columns, row, strict=True))
+                          for row in zip(*columns, strict=True)]
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(sql, parameters)
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
+def _processed(values, process):
+    if process is None:
+        return values
+    if values.count(values[0]) == len(values):  # one value for every row (e.g. "now")
+        return (process(values[0]),) * len(values)
+    return tuple(map(process, values))
+
+
+_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -55,11 +56,28 @@ def clock_at(moment: datetime):
         _clock.reset(token)
 
 
+class _SQLiteText(sqlite.DATETIME):
+    """SQLite's DATETIME column, converted by UTCDateTime itself: the same text SQLAlchemy
+    writes ("YYYY-MM-DD HH:MM:SS.ffffff"), made and read by the datetime module's C code,
+    several times faster than SQLAlchemy's own conversion (a thousand facts a request)."""
+
+    def bind_processor(self, dialect):
+        return None
+
+    def result_processor(self, dialect, coltype):
+        return None
+
+
 class UTCDateTime(TypeDecorator):
-    """A timezone-aware UTC datetime on every database (SQLite stores it naive)."""
+    """A timezone-aware UTC datetime on every database (SQLite stores it naive, as text)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteText())
+        return dialect.type_descriptor(self.impl)
 
     def process_bind_param(self, value, dialect):
         if value is None:
@@ -67,11 +85,15 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
         value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
+        if isinstance(value, str):  # SQLite
+            value = datetime.fromisoformat(value)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

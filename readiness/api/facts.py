@@ -1,6 +1,5 @@
 """Reading a facts payload: one fact or a list, every bad entry named by its index."""
 
-import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -27,12 +26,15 @@ def parse_facts(payload, now):
                      "message": f"at most {MAX_FACTS} facts per request, not {len(entries)}"}]
     facts, errors = [], []
     seen = {}
+    quick = _QuickCheck(now)
     for index, entry in enumerate(entries):
-        fact, problems = _parse_one(entry, now)
-        errors.extend({"index": index, "field": field, "message": message}
-                      for field, message in problems)
+        fact = quick.fact(entry)
         if fact is None:
-            continue
+            fact, problems = _parse_one(entry, now)
+            errors.extend({"index": index, "field": field, "message": message}
+                          for field, message in problems)
+            if fact is None:
+                continue
         key = (fact.name, fact.observed_at)
         if key in seen and facts[seen[key]].value != fact.value:
             errors.append({"index": index, "field": "value",
@@ -44,6 +46,39 @@ def parse_facts(payload, now):
     return facts, errors
 
 
+class _QuickCheck:
+    """The common case, a well-formed fact, accepted with as little work as possible (a
+    request carries up to a thousand): names and sources repeat, so each distinct one is
+    checked once. Anything else returns None and goes through _parse_one, which says
+    what is wrong. Both accept exactly the same facts (a test compares them)."""
+
+    def __init__(self, now):
+        self.latest = now + FUTURE_SLACK
+        self.names, self.sources = set(), set()
+
+    def fact(self, entry):
+        if type(entry) is not dict or not entry.keys() <= FIELDS:
+            return None
+        name, value = entry.get("name"), entry.get("value")
+        observed, source = entry.get("observed_at"), entry.get("source", "")
+        if type(name) is not str or type(source) is not str:
+            return None
+        if name not in self.names:
+            if not (len(name) <= MAX_NAME and FACT_NAME.fullmatch(name)):
+                return None
+            self.names.add(name)
+        if source not in self.sources:
+            if not (len(source) <= MAX_SOURCE and not has_control_characters(source)):
+                return None
+            self.sources.add(source)
+        if type(value) not in (int, float) or not _in_range(value):
+            return None
+        observed_at = _timestamp(observed)
+        if observed_at is None or observed_at > self.latest:
+            return None
+        return FactInput(name, float(value), observed_at, source)
+
+
 def _parse_one(entry, now):
     if not isinstance(entry, dict):
         return None, [(None, "a fact is an object with name, value, observed_at and source")]
@@ -53,12 +88,13 @@ def _parse_one(entry, now):
     name, value = entry.get("name"), entry.get("value")
     observed, source = entry.get("observed_at"), entry.get("source", "")
     if "name" in entry and not (isinstance(name, str) and len(name) <= MAX_NAME
-                                and FACT_NAME.match(name)):
+                                and FACT_NAME.fullmatch(name)):
         problems.append(("name", "a fact name: lowercase letters, digits and '_', starting "
                                  f"with a letter, at most {MAX_NAME} characters"))
     if "value" in entry and not (isinstance(value, int | float) and not isinstance(value, bool)
-                                 and math.isfinite(value) and abs(value) <= MAX_ABS_VALUE):
-        problems.append(("value", "a finite number (no NaN, no infinity, not a string)"))
+                                 and _in_range(value)):
+        problems.append(("value", f"a finite number of at most {MAX_ABS_VALUE:g} either way "
+                                  "(no NaN, no infinity, not a string)"))
     observed_at = None
     if "observed_at" in entry:
         observed_at = _timestamp(observed)
@@ -73,6 +109,11 @@ def _parse_one(entry, now):
     if problems:
         return None, problems
     return FactInput(name, float(value), observed_at, source), []
+
+
+def _in_range(number):
+    # Compared before any conversion: a huge JSON integer does not fit a float.
+    return abs(number) <= MAX_ABS_VALUE  # False for NaN and the infinities too
 
 
 def _timestamp(text):

@@ -1,59 +1,71 @@
 """Use cases for telemetry facts."""
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 
 from ..audit import AuditAction, record
+from ..database import PreparedInsert
 from ..extensions import db
 from ..models import Fact, LatestFact, utcnow
 from .common import InvalidInput
 
 
-@dataclass(frozen=True)
-class FactInput:
+class FactInput(NamedTuple):
     name: str
     value: float
     observed_at: datetime
     source: str = ""
 
 
+FACT_COLUMNS = ("service_id", "name", "value", "observed_at", "source", "recorded_at")
+# A reading already stored is skipped here, and compared afterwards (see record_new_facts).
+_INSERT_FACTS = PreparedInsert(Fact.__table__, FACT_COLUMNS,
+                               on_conflict=lambda insert: insert.on_conflict_do_nothing())
+_KEEP_LATEST = PreparedInsert(
+    LatestFact.__table__, ("service_id", "name", "value", "observed_at", "source"),
+    on_conflict=lambda insert: insert.on_conflict_do_update(
+        index_elements=["service_id", "name"],
+        set_={"value": insert.excluded.value, "observed_at": insert.excluded.observed_at,
+              "source": insert.excluded.source},
+        where=LatestFact.__table__.c.observed_at < insert.excluded.observed_at))
+
+
 def record_new_facts(service, facts, *, actor):
     """Store the `facts` not yet stored for `service`; idempotent per (name, observed_at).
 
-    Returns (how many were new, the facts already stored with another value). Nothing
-    is added when there are such conflicts: the caller rolls back and reports them.
+    Returns (how many were new, the facts already stored with another value). When there
+    are such conflicts the caller must roll back: then nothing of this call stays.
     One audit entry per call that stores anything.
     """
-    stored = {}
-    if facts:
-        times = [f.observed_at for f in facts]
-        stored = {(name, at): value for name, at, value in db.session.execute(
-            select(Fact.name, Fact.observed_at, Fact.value).where(
-                Fact.service_id == service.id, Fact.name.in_({f.name for f in facts}),
-                Fact.observed_at.between(min(times), max(times))))}
-    conflicts = [f for f in facts if stored.get((f.name, f.observed_at), f.value) != f.value]
-    if conflicts:
-        return 0, conflicts
-    new = []
     now = utcnow()
-    for fact in facts:
-        key = (fact.name, fact.observed_at)
-        if key in stored:
-            continue
-        stored[key] = fact.value
-        new.append({"service_id": service.id, "name": fact.name, "value": fact.value,
-                    "observed_at": fact.observed_at, "source": fact.source,
-                    "recorded_at": now})
-    if new:
-        # One executemany: no ORM objects, no primary keys fetched back.
-        db.session.execute(insert(Fact.__table__), new)
-        _keep_latest(service.id, new)
-        record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=len(new),
-               names=sorted({f["name"] for f in new}))
-    return len(new), []
+    stored = _INSERT_FACTS.execute(db.session, [
+        (service.id, f.name, f.value, f.observed_at, f.source, now) for f in facts])
+    names = {f.name for f in facts}
+    if stored != len(facts):
+        # Some were there already: the same reading again is fine, another value is not.
+        before = {(name, at): (value, recorded_at)
+                  for name, at, value, recorded_at in db.session.execute(
+                      select(Fact.name, Fact.observed_at, Fact.value, Fact.recorded_at).where(
+                          Fact.service_id == service.id, Fact.name.in_(names),
+                          Fact.observed_at.between(min(f.observed_at for f in facts),
+                                                   max(f.observed_at for f in facts))))}
+        conflicts = [f for f in facts if before[(f.name, f.observed_at)][0] != f.value]
+        if conflicts:
+            return 0, conflicts
+        new = [f for f in facts if before[(f.name, f.observed_at)][1] == now]
+        stored, names = len(new), {f.name for f in new}
+    if stored:
+        newest = {}
+        for fact in facts:
+            if fact.name not in newest or fact.observed_at > newest[fact.name].observed_at:
+                newest[fact.name] = fact
+        _KEEP_LATEST.execute(db.session, [(service.id, f.name, f.value, f.observed_at, f.source)
+                                          for f in newest.values()])
+        record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
+               names=sorted(names))
+    return stored, []
 
 
 def record_facts(service, facts, *, actor):
@@ -65,23 +77,6 @@ def record_facts(service, facts, *, actor):
     if conflicts:
         raise InvalidInput(f"{len(conflicts)} fact(s) already recorded with another value")
     return count
-
-
-def _keep_latest(service_id, rows):
-    """Upsert the newest of `rows` per name into latest_fact, unless a newer one is there."""
-    newest = {}
-    for row in rows:
-        if row["name"] not in newest or row["observed_at"] > newest[row["name"]]["observed_at"]:
-            newest[row["name"]] = row
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}[db.session.get_bind().dialect.name]
-    statement = dialect.insert(LatestFact).values([
-        {"service_id": service_id, "name": r["name"], "value": r["value"],
-         "observed_at": r["observed_at"], "source": r["source"]} for r in newest.values()])
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=[LatestFact.service_id, LatestFact.name],
-        set_={"value": statement.excluded.value, "observed_at": statement.excluded.observed_at,
-              "source": statement.excluded.source},
-        where=LatestFact.observed_at < statement.excluded.observed_at))
 
 
 def latest_facts(service_ids):

@@ -284,3 +284,32 @@ def test_a_busy_database_does_not_fail_a_read_for_the_token_bookkeeping(
         assert last_used is None  # skipped: another writer got there first
     else:
         assert last_used is not None
+
+
+def test_a_huge_integer_value_is_a_clear_422_not_a_500(client, org):
+    body = '[{"name": "pages_per_week", "value": 1' + "0" * 400 + ', "observed_at": "' \
+        + now_iso(1) + '"}]'
+    response = client.post("/api/v1/services/checkout/facts", data=body,
+                           headers={**auth(org["tokens"]["member"]),
+                                    "Content-Type": "application/json"})
+    body = assert_problem(response, 422)
+    assert body["errors"][0]["field"] == "value" and "1e+15" in body["errors"][0]["message"]
+    assert facts_stored() == 0
+
+
+def test_a_batch_partly_stored_before_stores_and_records_only_the_new_facts(client, org):
+    headers = auth(org["tokens"]["member"])
+    seen = [fact(days=2, value=2), fact(days=1, value=1)]
+    client.post("/api/v1/services/checkout/facts", json=seen, headers=headers)
+    response = client.post("/api/v1/services/checkout/facts",
+                           json=[*seen, fact("slo_attainment_pct", 99.5)], headers=headers)
+    assert response.get_json() == {"service": "checkout", "received": 3, "stored": 1,
+                                   "already_stored": 2}
+    assert facts_stored() == 3
+    changes = db.session.scalars(select(AuditEntry.changes).where(
+        AuditEntry.action == "fact:record").order_by(AuditEntry.seq)).all()
+    assert changes == [{"count": 2, "names": ["pages_per_week"]},
+                       {"count": 1, "names": ["slo_attainment_pct"]}]
+    latest = client.get("/api/v1/services/checkout", headers=headers).get_json()
+    assert {name: f["value"] for name, f in latest["latest_facts"].items()} == {
+        "pages_per_week": 1, "slo_attainment_pct": 99.5}

@@ -1,0 +1,33 @@
+"""UTCDateTime on SQLite writes and reads exactly the text SQLAlchemy's own DATETIME
+type does (the stored data, old and new, compares and sorts as one)."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
+
+from readiness.models import UTCDateTime
+
+DIALECT = sqlite.dialect()
+SQLALCHEMY = sqlite.DATETIME()
+zones = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-9,
+                                                                              minutes=-30))])
+moments = st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30),
+                       timezones=zones)
+
+
+@given(moments)
+def test_sqlite_text_is_sqlalchemys_and_reads_back_as_the_same_moment(moment):
+    ours = UTCDateTime().bind_processor(DIALECT)(moment)
+    theirs = SQLALCHEMY.bind_processor(DIALECT)(moment.astimezone(UTC).replace(tzinfo=None))
+    assert ours == theirs
+    read = UTCDateTime().result_processor(DIALECT, None)(ours)
+    assert read == moment and read.tzinfo is UTC
+
+
+@given(st.sampled_from(["2026-11-26 09:00:00", "2026-11-26 09:00:00.5",
+                        "2026-11-26 09:00:00.123456", "2026-01-02 03:04:05.000001"]))
+def test_text_written_by_others_reads_as_sqlalchemy_reads_it(text):
+    ours = UTCDateTime().result_processor(DIALECT, None)(text)
+    assert ours == SQLALCHEMY.result_processor(DIALECT, None)(text).replace(tzinfo=UTC)

@@ -23,7 +23,8 @@ def services_by_state():
 
 @dataclass(frozen=True)
 class Expiring:
-    service: Service
+    slug: str
+    name: str
     review_id: int
     expires_at: datetime
     has_expired: bool
@@ -45,15 +46,16 @@ def expiring_launch_approvals(now):
         & (Review.approved_at <= now + EXPIRY_WINDOW - timedelta(days=days))
         for version_id, days in validity))
     rows = db.session.execute(
-        select(Service, Review.id, Review.approved_at, ChecklistVersion.valid_for_days)
+        select(Service.slug, Service.name, Review.id, Review.approved_at,
+               ChecklistVersion.valid_for_days)
         .select_from(Service)
         .join(Review, Review.id == latest)
         .join(Review.checklist_version)
         .where(Service.state.in_(("self_managed", "ops_managed")), expiring_soon)
     ).all()
-    found = [Expiring(service, review_id, approved_at + timedelta(days=days),
+    found = [Expiring(slug, name, review_id, approved_at + timedelta(days=days),
                       approved_at + timedelta(days=days) <= now)
-             for service, review_id, approved_at, days in rows]
+             for slug, name, review_id, approved_at, days in rows]
     return sorted(found, key=lambda e: e.expires_at)
 
 
@@ -84,40 +86,44 @@ def _window_start(now):
                        microsecond=0)
 
 
-def handbacks_per_month(now):
-    since = _window_start(now)
-    times = db.session.scalars(select(ManagementEvent.created_at).where(
-        ManagementEvent.kind == "handback", ManagementEvent.created_at >= since)).all()
-    counts = {}
-    for at in times:
-        counts[(at.year, at.month)] = counts.get((at.year, at.month), 0) + 1
-    return [(_month_label(y, m), counts.get((y, m), 0)) for y, m in month_starts(now)]
-
-
-def _approval_month_and_cycle_days():
-    """SQL for the month of approval ("YYYY-MM", UTC) and the days from first submission
-    to approval: computed by the database, so no timestamps are parsed in Python."""
+def _month_of(column):
+    """SQL: "YYYY-MM" of a UTC timestamp column."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return (func.to_char(func.timezone("UTC", Review.approved_at), "YYYY-MM"),
-                func.extract("epoch", Review.approved_at - Review.first_submitted_at) / 86400)
-    return (func.strftime("%Y-%m", Review.approved_at),
-            func.julianday(Review.approved_at) - func.julianday(Review.first_submitted_at))
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def _days_between(start, end):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / 86400
+    return func.julianday(end) - func.julianday(start)
+
+
+def _per_month(now, values):
+    """[(label, value or None)] for the last MONTHS months, from {"YYYY-MM": value}."""
+    return [(_month_label(y, m), values.get(f"{y:04d}-{m:02d}")) for y, m in month_starts(now)]
+
+
+def handbacks_per_month(now):
+    month = _month_of(ManagementEvent.created_at).label("month")
+    counts = dict(db.session.execute(
+        select(month, func.count()).where(ManagementEvent.kind == "handback",
+                                          ManagementEvent.created_at >= _window_start(now))
+        .group_by(month)).all())
+    return [(label, count or 0) for label, count in _per_month(now, counts)]
 
 
 def median_cycle_days_per_month(now):
     """Median days from first submission to approval, by month of approval."""
-    since = _window_start(now)
-    month, days = _approval_month_and_cycle_days()
-    rows = db.session.execute(select(month, days).where(
-        Review.state == "approved", Review.approved_at >= since,
-        Review.first_submitted_at.is_not(None))).all()
+    month = _month_of(Review.approved_at)
+    days = _days_between(Review.first_submitted_at, Review.approved_at)
     by_month = {}
-    for approved_month, cycle_days in rows:
+    for approved_month, cycle_days in db.session.execute(select(month, days).where(
+            Review.state == "approved", Review.approved_at >= _window_start(now),
+            Review.first_submitted_at.is_not(None))):
         by_month.setdefault(approved_month, []).append(float(cycle_days))
-    return [(_month_label(y, m),
-             statistics.median(by_month[key]) if (key := f"{y:04d}-{m:02d}") in by_month
-             else None)
-            for y, m in month_starts(now)]
+    return _per_month(now, {month: statistics.median(values)
+                            for month, values in by_month.items()})
 
 
 def build(now):

@@ -21,7 +21,8 @@ def demo_pages(live_app):
         review_ids = db.session.scalars(select(Review.id).order_by(Review.id)).all()
         user_id = db.session.scalar(select(User.id).where(User.email == "team@example.com"))
         slugs = db.session.scalars(select(Service.slug)).all()
-    pages = ["/login", "/", "/my-work", "/services/", "/services/?state=ops_managed",
+    pages = ["/login", "/", "/handback-candidates", "/expiring-approvals", "/my-work",
+             "/services/", "/services/?state=ops_managed",
              "/services/new", "/services/checkout/edit", "/services/ledger/hand-back",
              "/profile/", "/admin/users", "/admin/users/new", f"/admin/users/{user_id}/edit",
              "/admin/teams", "/admin/teams/new", "/admin/teams/1/edit", "/admin/checklists",

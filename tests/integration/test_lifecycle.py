@@ -207,3 +207,31 @@ def test_dashboard_and_gate_on_the_demo_data(app, client, login, runner):
     handback = db.session.scalars(select(ManagementEvent).where(
         ManagementEvent.kind == "handback").order_by(ManagementEvent.created_at.desc())).first()
     assert handback.reason and handback.return_conditions and handback.failing_items
+
+
+def test_the_dashboard_shows_the_first_entries_and_links_to_the_whole_lists(
+        app, client, login, monkeypatch):
+    from readiness.web import home
+
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
+          password="demo")
+    monkeypatch.setattr(home, "SHOWN", 0)
+    page = text(client.get("/"))
+    candidates = page[page.index('id="candidates-title"'):page.index('id="expiring-title"')]
+    assert "Ledger" not in candidates and "All 1 handback candidates" in candidates
+    expiring = page[page.index('id="expiring-title"'):page.index('id="waiting-title"')]
+    assert "Checkout" not in expiring and "All 1 expiring approvals" in expiring
+
+    whole = text(client.get("/handback-candidates"))
+    assert "Ledger" in whole and "pages_per_week = " in whole
+    assert "Checkout" in text(client.get("/expiring-approvals"))
+    monkeypatch.setattr(home, "SHOWN", 10)
+    assert "All 1 handback candidates" not in text(client.get("/"))
+
+
+@pytest.mark.parametrize("path", ["/handback-candidates", "/expiring-approvals"])
+def test_the_whole_lists_need_a_sign_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

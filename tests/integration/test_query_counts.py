@@ -83,8 +83,8 @@ def build(services):
     return rows[2]  # an ops-managed service
 
 
-PAGES = ["/", "/services/", "/services/?page=2", "/services/?state=ops_managed&tier=1",
-         "/services/svc-2",
+PAGES = ["/", "/handback-candidates", "/expiring-approvals", "/services/", "/services/?page=2",
+         "/services/?state=ops_managed&tier=1", "/services/svc-2",
          "/services/svc-2/hand-back", "/reviews/3", "/reviews/3/export.md", "/my-work",
          "/admin/users", "/admin/teams", "/admin/checklists", "/profile/"]
 API = ["/api/v1/services", "/api/v1/services/svc-2", "/api/v1/services/svc-2/gate",

@@ -141,7 +141,7 @@ def test_expiring_approvals_and_the_gate_match_the_latest_approval_of_each_servi
                 and latest.expires_at() <= now + EXPIRY_WINDOW:
             expected.append((service.slug, latest.review_id, latest.expires_at(),
                              latest.expires_at() <= now))
-    found = [(e.service.slug, e.review_id, e.expires_at, e.has_expired)
+    found = [(e.slug, e.review_id, e.expires_at, e.has_expired)
              for e in expiring_launch_approvals(now)]
     assert sorted(found) == sorted(expected)
     assert [e[2] for e in found] == sorted(e[2] for e in found)

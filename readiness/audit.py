@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from types import SimpleNamespace
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 
 from .extensions import db
 from .hashing import canonical_json
@@ -89,7 +90,7 @@ def record(action, *, actor, subject, **changes):
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
-    entry = AuditEntry(
+    entry = SimpleNamespace(
         seq=seq,
         created_at=utcnow(),
         actor_id=actor.id if actor else None,
@@ -102,9 +103,8 @@ def record(action, *, actor, subject, **changes):
         prev_hash=prev_hash,
     )
     entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
-    return entry
+    # A plain INSERT: an append-only row needs none of the unit of work's bookkeeping.
+    session.execute(insert(AuditEntry.__table__), vars(entry))
 
 
 def _json_default(value):

@@ -98,9 +98,9 @@ class PreparedRead:
     For the hottest read (the deploy gate): SQLAlchemy's per-execution work (the cache key
     of the statement, the result set-up, the Connection) costs ten times the query itself.
     Rows come back through the columns' own result processors, so types are as usual
-    (aware datetimes, booleans). One statement is atomic on its own: no transaction is
-    opened beyond what the driver does, and the connection is reset as it goes back to
-    the pool. Only parameters that need no bind processing (strings, numbers) are allowed.
+    (aware datetimes, booleans). One statement is atomic on its own, so it runs outside a
+    transaction. Only parameters that need no bind processing (strings, numbers) are
+    allowed.
     """
 
     def __init__(self, statement):
@@ -131,12 +131,20 @@ class PreparedRead:
         values = {**constants, **params}
         arguments = [values[name] for name in order] if order is not None else values
         connection = engine.raw_connection()
+        # psycopg would open a transaction (BEGIN, then ROLLBACK as the connection goes
+        # back to the pool: two more round trips); one SELECT is atomic without one.
+        # pysqlite's connections are in autocommit already (see _sqlite_pragmas).
+        autocommit = engine.dialect.name == "postgresql"
         try:
+            if autocommit:
+                connection.driver_connection.autocommit = True
             cursor = connection.cursor()
             cursor.execute(sql, arguments)
             found = cursor.fetchone()
             cursor.close()
         finally:
+            if autocommit and not connection.driver_connection.closed:
+                connection.driver_connection.autocommit = False
             connection.close()
         if found is None:
             return None

@@ -187,3 +187,17 @@ def test_a_prepared_read_refuses_parameters_that_need_converting(app):
     statement = select(Fact.id).where(Fact.observed_at > bindparam("since"))
     with pytest.raises(TypeError, match="since"):
         PreparedRead(statement).first(db.engine, since=utcnow())
+
+
+def test_a_prepared_read_hands_its_connection_back_as_it_found_it(app):
+    from readiness.api.views import _GATE_CALL
+
+    _GATE_CALL.first(db.engine, digest=tokens.digest("rdy_x"), slug="x")
+    connection = db.engine.raw_connection()
+    try:
+        if db.engine.dialect.name == "postgresql":
+            assert connection.driver_connection.autocommit is False
+        else:
+            assert connection.driver_connection.in_transaction is False
+    finally:
+        connection.close()

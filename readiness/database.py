@@ -3,6 +3,7 @@
 import fcntl
 from collections import namedtuple
 from contextlib import contextmanager
+from itertools import repeat
 from pathlib import Path
 
 from flask import has_request_context, request
@@ -156,11 +157,11 @@ class PreparedInsert:
     """INSERT of many rows with the driver's own executemany, on the session's connection
     (so inside its transaction).
 
-    Rows are tuples in the order of `columns`. Each value goes through its column type's
-    bind processor, as SQLAlchemy would store it; SQLAlchemy's per-row parameter handling,
-    which costs more than the insert itself for a thousand small rows, is skipped.
-    `on_conflict(insert)` may add an ON CONFLICT clause (SQLite and PostgreSQL spell it
-    alike); it gets the dialect's insert() construct.
+    Values come by column: a sequence with one value per row, or one value for every row.
+    Each goes through its column type's bind processor, as SQLAlchemy would store it;
+    SQLAlchemy's per-row parameter handling, which costs more than the insert itself for
+    a thousand small rows, is skipped. `on_conflict(insert)` may add an ON CONFLICT
+    clause (SQLite and PostgreSQL spell it alike); it gets the dialect's insert().
     """
 
     def __init__(self, table, columns, on_conflict=None):
@@ -174,28 +175,25 @@ class PreparedInsert:
         if self.on_conflict is not None:
             statement = self.on_conflict(statement)
         compiled = statement.compile(dialect=dialect, column_keys=self.columns)
-        order = ([self.columns.index(name) for name in compiled.positiontup]
-                 if dialect.positional else None)
-        processors = [self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                      for name in self.columns]
+        order = list(compiled.positiontup) if dialect.positional else list(self.columns)
+        processors = {name: self.table.c[name].type.dialect_impl(dialect)
+                      .bind_processor(dialect) for name in self.columns}
         prepared = (str(compiled), order, processors)
         self._prepared[dialect.name] = prepared
         return prepared
 
-    def execute(self, session, rows):
-        """Insert `rows`; returns how many the database stored (a conflict may skip some)."""
-        if not rows:
+    def execute(self, session, count, **values):
+        """Insert `count` rows; returns how many the database stored (a conflict may skip
+        some). `values` maps each column to its values, or to one value for all rows."""
+        if not count:
             return 0
         connection = session.connection()
         dialect = connection.dialect
         sql, order, processors = self._prepared.get(dialect.name) or self._prepare(dialect)
-        columns = [_processed(values, process) for values, process
-                   in zip(zip(*rows, strict=True), processors, strict=True)]
-        if order is not None:
-            parameters = list(zip(*(columns[i] for i in order), strict=True))
-        else:  # psycopg: %(name)s
-            parameters = [dict(zip(self.columns, row, strict=True))
-                          for row in zip(*columns, strict=True)]
+        columns = [_column(values[name], processors[name], count) for name in order]
+        rows = zip(*columns, strict=True)
+        parameters = list(rows) if dialect.positional else [  # psycopg: %(name)s
+            dict(zip(order, row, strict=True)) for row in rows]
         cursor = connection.connection.cursor()
         try:
             cursor.executemany(sql, parameters)
@@ -204,12 +202,10 @@ class PreparedInsert:
             cursor.close()
 
 
-def _processed(values, process):
-    if process is None:
-        return values
-    if values.count(values[0]) == len(values):  # one value for every row (e.g. "now")
-        return (process(values[0]),) * len(values)
-    return tuple(map(process, values))
+def _column(values, process, count):
+    if isinstance(values, list | tuple):
+        return values if process is None else list(map(process, values))
+    return repeat(values if process is None else process(values), count)
 
 
 _DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

@@ -86,7 +86,7 @@ class UTCDateTime(TypeDecorator):
             raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
         value = value.astimezone(UTC)
         if dialect.name == "sqlite":
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            return value.isoformat(" ", "microseconds").removesuffix("+00:00")
         return value
 
     def process_result_value(self, value, dialect):

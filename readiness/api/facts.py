@@ -118,7 +118,7 @@ def _in_range(number):
 
 def _timestamp(text):
     """An aware UTC datetime from RFC 3339 text, or None."""
-    if not isinstance(text, str) or len(text) > 40 or "T" not in text.upper():
+    if not isinstance(text, str) or len(text) > 40 or ("T" not in text and "t" not in text):
         return None
     try:
         value = datetime.fromisoformat(text)

@@ -19,9 +19,9 @@ class FactInput(NamedTuple):
     source: str = ""
 
 
-FACT_COLUMNS = ("service_id", "name", "value", "observed_at", "source", "recorded_at")
 # A reading already stored is skipped here, and compared afterwards (see record_new_facts).
-_INSERT_FACTS = PreparedInsert(Fact.__table__, FACT_COLUMNS,
+_INSERT_FACTS = PreparedInsert(Fact.__table__, ("service_id", "name", "value", "observed_at",
+                                                "source", "recorded_at"),
                                on_conflict=lambda insert: insert.on_conflict_do_nothing())
 _KEEP_LATEST = PreparedInsert(
     LatestFact.__table__, ("service_id", "name", "value", "observed_at", "source"),
@@ -40,8 +40,8 @@ def record_new_facts(service, facts, *, actor):
     One audit entry per call that stores anything.
     """
     now = utcnow()
-    stored = _INSERT_FACTS.execute(db.session, [
-        (service.id, f.name, f.value, f.observed_at, f.source, now) for f in facts])
+    stored = _INSERT_FACTS.execute(db.session, len(facts), service_id=service.id,
+                                   recorded_at=now, **_by_field(facts))
     names = {f.name for f in facts}
     if stored != len(facts):
         # Some were there already: the same reading again is fine, another value is not.
@@ -61,11 +61,17 @@ def record_new_facts(service, facts, *, actor):
         for fact in facts:
             if fact.name not in newest or fact.observed_at > newest[fact.name].observed_at:
                 newest[fact.name] = fact
-        _KEEP_LATEST.execute(db.session, [(service.id, f.name, f.value, f.observed_at, f.source)
-                                          for f in newest.values()])
+        _KEEP_LATEST.execute(db.session, len(newest), service_id=service.id,
+                             **_by_field(list(newest.values())))
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
                names=sorted(names))
     return stored, []
+
+
+def _by_field(facts):
+    """{"name": (…), "value": (…), "observed_at": (…), "source": (…)} of FactInputs."""
+    return dict(zip(FactInput._fields, zip(*facts, strict=True), strict=True)) if facts \
+        else dict.fromkeys(FactInput._fields, ())
 
 
 def record_facts(service, facts, *, actor):

@@ -5,7 +5,7 @@ import math
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import permissions, reviews
 from ..database import PreparedRead
@@ -78,14 +78,15 @@ def authenticate():
 
 def api_user():
     """The token's user, loaded when an endpoint needs more than its id."""
-    if "api_user" not in g:
-        g.api_user = db.session.get(User, g.api_user_id)
+    if "api_user" not in g:  # with its teams, which the rights checks read
+        g.api_user = db.session.get(User, g.api_user_id, options=[joinedload(User.teams)])
     return g.api_user
 
 
-def load_service(slug):
-    service = db.session.scalar(select(Service).where(Service.slug == slug)
-                                .options(selectinload(Service.team)))
+def load_service(slug, *, with_team=True):
+    query = select(Service).where(Service.slug == slug)
+    service = db.session.scalar(query.options(selectinload(Service.team)) if with_team
+                                else query)
     if service is None:
         raise Problem(404, "Not Found", f"There is no service '{slug}'.")
     return service
@@ -189,7 +190,7 @@ def gate(slug):
 
 @bp.post("/services/<slug>/facts")
 def record_facts(slug):
-    found = load_service(slug)
+    found = load_service(slug, with_team=False)
     if not permissions.can_push_facts(api_user(), found):
         raise Problem(403, "Forbidden", f"This token's user may not push facts for "
                                         f"'{slug}': only its team, ops leads and admins.")
@@ -219,7 +220,7 @@ def record_facts(slug):
         except IntegrityError:
             # The same facts arrived at the same moment: the second look finds them stored.
             db.session.rollback()
-            found = load_service(slug)
+            found = load_service(slug, with_team=False)
             if attempt:
                 raise
     return jsonify({"service": slug, "received": len(facts), "stored": stored,
@@ -228,7 +229,7 @@ def record_facts(slug):
 
 @bp.get("/services/<slug>/events")
 def events(slug):
-    found = load_service(slug)
+    found = load_service(slug, with_team=False)
     rows = db.session.scalars(
         select(ManagementEvent).where(ManagementEvent.service_id == found.id)
         .options(selectinload(ManagementEvent.actor))

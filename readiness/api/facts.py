@@ -25,10 +25,10 @@ def parse_facts(payload, now):
         return [], [{"index": None, "field": None,
                      "message": f"at most {MAX_FACTS} facts per request, not {len(entries)}"}]
     facts, errors = [], []
-    seen = {}
-    quick = _QuickCheck(now)
+    seen = {}  # (name, observed_at) -> index in facts
+    quick_fact = _QuickCheck(now).fact
     for index, entry in enumerate(entries):
-        fact = quick.fact(entry)
+        fact = quick_fact(entry)
         if fact is None:
             fact, problems = _parse_one(entry, now)
             errors.extend({"index": index, "field": field, "message": message}
@@ -36,13 +36,13 @@ def parse_facts(payload, now):
             if fact is None:
                 continue
         key = (fact.name, fact.observed_at)
-        if key in seen and facts[seen[key]].value != fact.value:
-            errors.append({"index": index, "field": "value",
-                           "message": f"entry {seen[key]} has the same name and observed_at "
-                                      "with another value"})
-        elif key not in seen:
-            seen[key] = len(facts)
+        earlier = seen.setdefault(key, len(facts))
+        if earlier == len(facts):
             facts.append(fact)
+        elif facts[earlier].value != fact.value:
+            errors.append({"index": index, "field": "value",
+                           "message": f"entry {earlier} has the same name and observed_at "
+                                      "with another value"})
     return facts, errors
 
 
@@ -71,7 +71,7 @@ class _QuickCheck:
             if not (len(source) <= MAX_SOURCE and not has_control_characters(source)):
                 return None
             self.sources.add(source)
-        if type(value) not in (int, float) or not _in_range(value):
+        if type(value) not in (int, float) or not abs(value) <= MAX_ABS_VALUE:  # _in_range
             return None
         observed_at = _timestamp(observed)
         if observed_at is None or observed_at > self.latest:
@@ -122,6 +122,9 @@ def _timestamp(text):
         return None
     try:
         value = datetime.fromisoformat(text)
+        if value.tzinfo is UTC:
+            return value
+        # Out of range in UTC (year 0 or 10000) is an OverflowError.
         return value.astimezone(UTC) if value.tzinfo is not None else None
     except (ValueError, OverflowError):
         return None

@@ -28,7 +28,8 @@ BAD = {
                               -float("inf"), 1e15 + 1, -(10**15) - 1, 10**400]),
     "observed_at": st.sampled_from([
         (NOW + FUTURE_SLACK + timedelta(microseconds=1)).isoformat(), "2026-11-26T09:00:00",
-        "2026-11-26", "yesterday", "", 5, None, [], "2026-11-26T09:00:00+00:00" + " " * 30]),
+        "2026-11-26", "yesterday", "", 5, None, [], "2026-11-26T09:00:00+00:00" + " " * 30,
+        "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"]),
     "source": st.sampled_from(["x" * 121, "a\nb", "tab\there", "nul\x00", 3, None, []]),
 }
 

@@ -5,7 +5,7 @@ import math
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from .. import permissions, reviews
 from ..database import PreparedRead
@@ -78,8 +78,8 @@ def authenticate():
 
 def api_user():
     """The token's user, loaded when an endpoint needs more than its id."""
-    if "api_user" not in g:  # with its teams, which the rights checks read
-        g.api_user = db.session.get(User, g.api_user_id, options=[joinedload(User.teams)])
+    if "api_user" not in g:
+        g.api_user = db.session.get(User, g.api_user_id)
     return g.api_user
 
 

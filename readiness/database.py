@@ -10,7 +10,7 @@ from flask import has_request_context, request
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .extensions import db
 
@@ -42,9 +42,12 @@ def _is_write_request():
 
 def _sqlite_begin(connection):
     # Straight to the driver: this runs for every transaction, and SQLAlchemy's statement
-    # machinery would cost more than the BEGIN itself.
-    connection.connection.driver_connection.execute(
-        "BEGIN IMMEDIATE" if _is_write_request() else "BEGIN")
+    # machinery would cost more than the BEGIN itself. Errors ("database is locked")
+    # still come out as SQLAlchemy's, as from any other statement.
+    sql = "BEGIN IMMEDIATE" if _is_write_request() else "BEGIN"
+    driver_connection = connection.connection.driver_connection
+    with driver_errors(connection.dialect, sql, (), driver_connection):
+        driver_connection.execute(sql)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -86,6 +89,23 @@ def _migration_lock(app):
             yield
     else:
         yield
+
+
+@contextmanager
+def driver_errors(dialect, sql, parameters, driver_connection, cursor=None, on_disconnect=None):
+    """Raise the driver's errors as SQLAlchemy's (OperationalError, IntegrityError, …) for
+    statements run straight on the driver, so handlers and `is_busy` see what they would
+    see from a normal execution. `on_disconnect` runs when the error means the connection
+    is gone (the pool must not hand it out again)."""
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as error:
+        gone = dialect.is_disconnect(error, driver_connection, cursor)
+        if gone and on_disconnect is not None:
+            on_disconnect()
+        raise DBAPIError.instance(
+            sql, parameters, error, dialect.loaded_dbapi.Error,
+            connection_invalidated=gone, dialect=dialect) from error
 
 
 def is_busy(error):
@@ -131,21 +151,25 @@ class PreparedRead:
                                              or self._prepare(engine))
         values = {**constants, **params}
         arguments = [values[name] for name in order] if order is not None else values
+        dialect = engine.dialect
         connection = engine.raw_connection()
         # psycopg would open a transaction (BEGIN, then ROLLBACK as the connection goes
         # back to the pool: two more round trips); one SELECT is atomic without one.
         # pysqlite's connections are in autocommit already (see _sqlite_pragmas).
-        autocommit = engine.dialect.name == "postgresql"
+        autocommit = dialect.name == "postgresql"
+        driver_connection = connection.driver_connection
         try:
-            if autocommit:
-                connection.driver_connection.autocommit = True
-            cursor = connection.cursor()
-            cursor.execute(sql, arguments)
-            found = cursor.fetchone()
-            cursor.close()
+            with driver_errors(dialect, sql, arguments, driver_connection,
+                               on_disconnect=connection.invalidate):
+                if autocommit:
+                    driver_connection.autocommit = True
+                cursor = connection.cursor()
+                cursor.execute(sql, arguments)
+                found = cursor.fetchone()
+                cursor.close()
         finally:
-            if autocommit and not connection.driver_connection.closed:
-                connection.driver_connection.autocommit = False
+            if autocommit and connection.is_valid and not driver_connection.closed:
+                driver_connection.autocommit = False
             connection.close()
         if found is None:
             return None
@@ -171,10 +195,11 @@ class PreparedInsert:
         self._prepared = {}  # dialect name -> (sql, parameter order, processors)
 
     def _prepare(self, dialect):
-        statement = _DIALECT_INSERT[dialect.name](self.table)
+        statement = DIALECT_INSERT[dialect.name](self.table)
         if self.on_conflict is not None:
             statement = self.on_conflict(statement)
-        compiled = statement.compile(dialect=dialect, column_keys=self.columns)
+        compiled = statement.compile(dialect=dialect, column_keys=self.columns,
+                                     for_executemany=True)  # no RETURNING of the ids
         order = list(compiled.positiontup) if dialect.positional else list(self.columns)
         processors = {name: self.table.c[name].type.dialect_impl(dialect)
                       .bind_processor(dialect) for name in self.columns}
@@ -187,6 +212,7 @@ class PreparedInsert:
         some). `values` maps each column to its values, or to one value for all rows."""
         if not count:
             return 0
+        session.flush()  # pending objects first, as any other statement would autoflush
         connection = session.connection()
         dialect = connection.dialect
         sql, order, processors = self._prepared.get(dialect.name) or self._prepare(dialect)
@@ -194,9 +220,12 @@ class PreparedInsert:
         rows = zip(*columns, strict=True)
         parameters = list(rows) if dialect.positional else [  # psycopg: %(name)s
             dict(zip(order, row, strict=True)) for row in rows]
+        driver_connection = connection.connection.driver_connection
         cursor = connection.connection.cursor()
         try:
-            cursor.executemany(sql, parameters)
+            with driver_errors(dialect, sql, parameters, driver_connection, cursor,
+                               on_disconnect=connection.invalidate):
+                cursor.executemany(sql, parameters)
             return cursor.rowcount
         finally:
             cursor.close()
@@ -208,4 +237,5 @@ def _column(values, process, count):
     return repeat(values if process is None else process(values), count)
 
 
-_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# The insert() with ON CONFLICT of each dialect we run on.
+DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}

@@ -34,9 +34,13 @@ def pytest_collection_modifyitems(config, items):
 
     Locally they skip with that reason. In CI a skip would hide them, so on the
     SQLite pass they are deselected instead: `.ci/run` runs the whole suite again
-    on PostgreSQL, where they run.
+    on PostgreSQL, where they run. Tests marked sqlite_only are left out of the
+    PostgreSQL pass the same way (the SQLite pass runs them).
     """
     if postgres_url():
+        sqlite_only = [item for item in items if "sqlite_only" in item.keywords]
+        config.hook.pytest_deselected(items=sqlite_only)
+        items[:] = [item for item in items if item not in sqlite_only]
         return
     needs_postgres = [item for item in items if "postgres_only" in item.keywords]
     if is_ci():

@@ -313,3 +313,29 @@ def test_a_batch_partly_stored_before_stores_and_records_only_the_new_facts(clie
     latest = client.get("/api/v1/services/checkout", headers=headers).get_json()
     assert {name: f["value"] for name, f in latest["latest_facts"].items()} == {
         "pages_per_week": 1, "slo_attainment_pct": 99.5}
+
+
+@pytest.mark.sqlite_only
+def test_a_write_locked_out_by_another_writer_is_a_503_with_retry_after(
+        app, client, login, org, monkeypatch):
+    """SQLite's "database is locked" (another writer held the lock past the busy
+    timeout) is a 503 asking to retry, for the API and for pages; nothing is stored."""
+    from readiness import database
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 50)
+    db.engine.dispose()  # new connections take the short timeout
+    with db.engine.connect() as other:
+        other.execute(text("UPDATE team SET name = name"))  # holds the write lock
+        response = client.post("/api/v1/services/checkout/facts", json=fact(),
+                               headers=auth(org["tokens"]["member"]))
+        assert_problem(response, 503, "busy")
+        assert response.headers["Retry-After"] == "1"
+        page = client.post("/login", data={"email": "member@example.com",
+                                           "password": "correct horse"})
+        assert page.status_code == 503 and page.headers["Retry-After"] == "1"
+        assert "busy" in page.get_data(as_text=True)
+        other.rollback()
+    assert facts_stored() == 0
+    again = client.post("/api/v1/services/checkout/facts", json=fact(),
+                        headers=auth(org["tokens"]["member"]))
+    assert again.status_code == 200 and facts_stored() == 1

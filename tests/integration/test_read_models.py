@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select, text
 
 from readiness import lifecycle
 from readiness.dashboard import EXPIRY_WINDOW, expiring_launch_approvals
@@ -201,3 +201,49 @@ def test_a_prepared_read_hands_its_connection_back_as_it_found_it(app):
             assert connection.driver_connection.in_transaction is False
     finally:
         connection.close()
+
+
+def test_a_prepared_insert_flushes_first_and_raises_sqlalchemys_errors(app):
+    """A statement run straight on the driver still sees the session's pending objects
+    and fails as any other would (handlers catch SQLAlchemy's IntegrityError)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from readiness.database import PreparedInsert
+
+    service = make_service(slug="checkout")
+    db.session.flush()
+    at = utcnow()
+    db.session.add(Fact(service_id=service.id, name="pages_per_week", value=1,
+                        observed_at=at, source="", recorded_at=at))  # pending, not flushed
+    insert = PreparedInsert(Fact.__table__, ("service_id", "name", "value", "observed_at",
+                                             "source", "recorded_at"))
+    with pytest.raises(IntegrityError):
+        insert.execute(db.session, 1, service_id=service.id, name=["pages_per_week"],
+                       value=[2], observed_at=[at], source="", recorded_at=at)
+    db.session.rollback()
+
+
+@pytest.mark.postgres_only
+def test_a_prepared_read_on_a_dropped_connection_fails_once_and_drops_it(app):
+    """When the database ended the pooled connection, the read raises SQLAlchemy's
+    OperationalError marked as a disconnect, and the pool does not hand that connection
+    out again: the next read works. (An engine without pre-ping, which would otherwise
+    replace the dead connection before the read sees it.)"""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(db.engine.url, pool_size=1, max_overflow=0)
+    try:
+        read = PreparedRead(select(func.count()).select_from(Fact.__table__))
+        assert read.first(engine) == (0,)
+        connection = engine.raw_connection()
+        pid = connection.driver_connection.info.backend_pid
+        connection.close()
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError) as dropped:
+            read.first(engine)
+        assert dropped.value.connection_invalidated
+        assert read.first(engine) == (0,)
+    finally:
+        engine.dispose()

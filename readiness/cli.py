@@ -1,4 +1,5 @@
-"""Flask commands: checklists validate|sync, teams, users, audit verify, demo."""
+"""Flask commands: checklists validate|sync, teams, users, audit verify, gate, tokens,
+facts refresh-latest, demo."""
 
 import sys
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from . import audit, checklists, lifecycle, operations
 from .extensions import db
 from .models import ROLES, Service, User
+from .operations import facts as fact_ops
 from .operations import lifecycle as lifecycle_ops
 from .operations import tokens as token_ops
 
@@ -21,6 +23,7 @@ def register_commands(app):
     app.cli.add_command(audit_group)
     app.cli.add_command(gate_command)
     app.cli.add_command(tokens_group)
+    app.cli.add_command(facts_group)
     from .demo import demo_command
 
     app.cli.add_command(demo_command)
@@ -203,3 +206,20 @@ def create_token_command(email, name):
     db.session.commit()
     click.echo(token)
     click.echo(f"Token for {user.email} ({name}). It is shown only now.", err=True)
+
+
+facts_group = AppGroup("facts", help="Telemetry facts.")
+
+
+@facts_group.command("refresh-latest")
+def refresh_latest_command():
+    """Bring each service's latest readings up to date with all stored facts.
+
+    Pages, the gate and the checks read a table of each fact's latest reading, which
+    the app keeps as facts arrive. Run this once after a rolling upgrade to a version
+    with that table (migration 0006), when all servers run it: readings stored
+    meanwhile by servers of the older version are then counted. Safe to run any time.
+    """
+    moved = fact_ops.refresh_latest_facts()
+    db.session.commit()
+    click.echo(f"{moved} latest reading(s) added or updated.")

@@ -1,12 +1,13 @@
 """Use cases for telemetry facts."""
 
 from datetime import datetime
+from operator import attrgetter
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select, true
 
 from ..audit import AuditAction, record
-from ..database import PreparedInsert
+from ..database import DIALECT_INSERT, PreparedInsert
 from ..extensions import db
 from ..models import Fact, LatestFact, utcnow
 from .common import InvalidInput
@@ -19,6 +20,9 @@ class FactInput(NamedTuple):
     source: str = ""
 
 
+# Rows are written in this order, so two posts of overlapping facts lock them in the same
+# order and never deadlock each other (PostgreSQL; SQLite has one writer at a time).
+_LOCK_ORDER = attrgetter("name", "observed_at")
 # A reading already stored is skipped here, and compared afterwards (see record_new_facts).
 _INSERT_FACTS = PreparedInsert(Fact.__table__, ("service_id", "name", "value", "observed_at",
                                                 "source", "recorded_at"),
@@ -40,6 +44,7 @@ def record_new_facts(service, facts, *, actor):
     One audit entry per call that stores anything.
     """
     now = utcnow()
+    facts = sorted(facts, key=_LOCK_ORDER)
     stored = _INSERT_FACTS.execute(db.session, len(facts), service_id=service.id,
                                    recorded_at=now, **_by_field(facts))
     names = {f.name for f in facts}
@@ -62,7 +67,7 @@ def record_new_facts(service, facts, *, actor):
             if fact.name not in newest or fact.observed_at > newest[fact.name].observed_at:
                 newest[fact.name] = fact
         _KEEP_LATEST.execute(db.session, len(newest), service_id=service.id,
-                             **_by_field(list(newest.values())))
+                             **_by_field(sorted(newest.values(), key=_LOCK_ORDER)))
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
                names=sorted(names))
     return stored, []
@@ -97,3 +102,30 @@ def latest_facts(service_ids):
     for service_id, name, value, observed_at, source in rows:
         found.setdefault(service_id, {})[name] = (value, observed_at, source)
     return found
+
+
+def refresh_latest_facts():
+    """Bring the latest-reading table up to date with all stored facts; returns how many
+    of its rows were added or moved to a newer reading.
+
+    The ingest keeps it current. This is for readings stored without it: by app servers
+    of a version before it existed, still running during a rolling upgrade. Idempotent,
+    and it never replaces a reading with an older one. It changes no fact, so it adds no
+    audit entry (the facts were recorded when they arrived).
+    """
+    newest = (select(Fact.service_id, Fact.name, func.max(Fact.observed_at).label("at"))
+              .group_by(Fact.service_id, Fact.name).subquery())
+    readings = (select(Fact.service_id, Fact.name, Fact.value, Fact.observed_at, Fact.source)
+                .join(newest, and_(newest.c.service_id == Fact.service_id,
+                                   newest.c.name == Fact.name,
+                                   newest.c.at == Fact.observed_at))
+                .where(true()))  # SQLite: INSERT … SELECT … ON CONFLICT needs a WHERE
+    table = LatestFact.__table__
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name](table).from_select(
+        ["service_id", "name", "value", "observed_at", "source"], readings)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["service_id", "name"],
+        set_={"value": insert.excluded.value, "observed_at": insert.excluded.observed_at,
+              "source": insert.excluded.source},
+        where=table.c.observed_at < insert.excluded.observed_at).returning(table.c.name)
+    return len(db.session.execute(upsert).all())

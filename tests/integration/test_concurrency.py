@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from readiness.extensions import db
 from readiness.models import Answer, Review
@@ -116,3 +116,45 @@ def test_fifty_concurrent_writers_on_one_review_lose_no_update(live_server, live
         assert answer.evidence == str(WRITERS)  # every increment counted: none lost
     refusals = sum(conflicts for _, conflicts in outcomes)
     assert refusals > 0, "the writers never overlapped: the test proved nothing"
+
+
+def post_facts(base, token, facts, barrier, outcomes):
+    session = requests.Session()
+    barrier.wait()
+    response = session.post(f"{base}/api/v1/services/ingest/facts", json=facts,
+                            headers={"Authorization": f"Bearer {token}"})
+    outcomes.append(response.status_code)
+
+
+def test_posts_of_the_same_facts_in_opposite_orders_at_once_all_succeed(live_server,
+                                                                        live_app):
+    """Two monitors pushing overlapping readings at the same moment, in opposite orders:
+    each row waits for the other transaction, and had they locked rows in their own
+    order, PostgreSQL would break the deadlock by failing one of them."""
+    from datetime import timedelta
+
+    from readiness.models import Fact, utcnow
+    from readiness.operations.tokens import create_token
+
+    with live_app.app_context():
+        team = make_team()
+        make_service(slug="ingest", team=team)
+        user = make_user(email="monitor@example.com", teams=[team])
+        token = create_token(user, name="monitor", actor=user)[1]
+        db.session.commit()
+    names = [f"metric_{n:03}" for n in range(300)]
+    outcomes = []
+    for round_ in range(4):
+        at = (utcnow() - timedelta(minutes=round_)).isoformat()
+        facts = [{"name": name, "value": 1, "observed_at": at} for name in names]
+        barrier = threading.Barrier(2)
+        posters = [threading.Thread(target=post_facts,
+                                    args=(live_server, token, order, barrier, outcomes))
+                   for order in (facts, facts[::-1])]
+        for poster in posters:
+            poster.start()
+        for poster in posters:
+            poster.join(timeout=60)
+    assert outcomes == [200] * 8
+    with live_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Fact)) == 4 * len(names)

@@ -102,3 +102,31 @@ def test_0006_fills_latest_fact_with_the_newest_reading_of_each_fact(make_app):
                                   .order_by(LatestFact.name)).all()
         assert rows == [("pages", 2.0, now - timedelta(days=1)),
                         ("slo", 99.5, now - timedelta(days=5))]
+
+
+def test_facts_stored_by_an_older_server_after_0006_are_counted_by_refresh_latest(
+        make_app):
+    """A rolling upgrade: servers of the version before latest_fact store facts into
+    `fact` alone; `flask facts refresh-latest` brings the latest readings up to date,
+    never going back to an older reading, and is idempotent."""
+    app = make_app(create_tables=False)
+    with app.app_context():
+        upgrade(directory=database.MIGRATIONS_DIR)
+        service = make_service()
+        db.session.flush()
+        now = utcnow()
+        db.session.add(LatestFact(service_id=service.id, name="slo", value=99.5,
+                                  observed_at=now - timedelta(days=1), source="s"))
+        for name, value, age in (("pages", 1.0, 3), ("pages", 4.0, 0), ("slo", 90.0, 2),
+                                 ("slo", 99.5, 1)):
+            db.session.add(Fact(service_id=service.id, name=name, value=value,
+                                observed_at=now - timedelta(days=age), source="s"))
+        db.session.commit()
+        runner = app.test_cli_runner()
+        first = runner.invoke(args=["facts", "refresh-latest"])
+        assert first.exit_code == 0 and "1 latest reading(s)" in first.output
+        rows = db.session.execute(select(LatestFact.name, LatestFact.value, LatestFact.observed_at)
+                                  .order_by(LatestFact.name)).all()
+        assert rows == [("pages", 4.0, now), ("slo", 99.5, now - timedelta(days=1))]
+        again = runner.invoke(args=["facts", "refresh-latest"])
+        assert again.exit_code == 0 and "0 latest reading(s)" in again.output

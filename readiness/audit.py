@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from sqlalchemy import event, insert, select, text
 
@@ -75,6 +76,25 @@ class AuditAction(StrEnum):
     REVIEW_APPROVE = "review:approve"
     REVIEW_REQUEST_CHANGES = "review:request_changes"
     REVIEW_WITHDRAW = "review:withdraw"
+
+
+class Actor(NamedTuple):
+    """Who, for a caller that read the user's id, name and email without loading the user."""
+
+    id: int
+    name: str
+    email: str
+
+
+class Subject(NamedTuple):
+    """What an entry is about, by table and id, for a caller that holds no ORM object."""
+
+    table: str
+    id: int
+
+    @property
+    def __tablename__(self):
+        return self.table
 
 
 def record(action, *, actor, subject, **changes):

@@ -14,6 +14,7 @@ MAX_SOURCE = 120
 # Clocks drift; an observation further ahead than this is a mistake, not telemetry.
 FUTURE_SLACK = timedelta(hours=1)
 MAX_ABS_VALUE = 1e15
+new_fact = tuple.__new__  # FactInput(...) without NamedTuple's Python-level __new__
 
 
 def parse_facts(payload, now):
@@ -35,9 +36,9 @@ def parse_facts(payload, now):
                           for field, message in problems)
             if fact is None:
                 continue
-        key = (fact.name, fact.observed_at)
-        earlier = seen.setdefault(key, len(facts))
-        if earlier == len(facts):
+        count = len(facts)
+        earlier = seen.setdefault((fact[0], fact[2]), count)  # (name, observed_at)
+        if earlier == count:
             facts.append(fact)
         elif facts[earlier].value != fact.value:
             errors.append({"index": index, "field": "value",
@@ -57,10 +58,15 @@ class _QuickCheck:
         self.names, self.sources = set(), set()
 
     def fact(self, entry):
-        if type(entry) is not dict or not entry.keys() <= FIELDS:
+        if type(entry) is not dict:
             return None
-        name, value = entry.get("name"), entry.get("value")
-        observed, source = entry.get("observed_at"), entry.get("source", "")
+        try:
+            name, value, observed = entry["name"], entry["value"], entry["observed_at"]
+        except KeyError:
+            return None
+        source = entry.get("source", "")
+        if len(entry) != (4 if "source" in entry else 3):  # an unknown field
+            return None
         if type(name) is not str or type(source) is not str:
             return None
         if name not in self.names:
@@ -71,12 +77,19 @@ class _QuickCheck:
             if not (len(source) <= MAX_SOURCE and not has_control_characters(source)):
                 return None
             self.sources.add(source)
-        if type(value) not in (int, float) or not abs(value) <= MAX_ABS_VALUE:  # _in_range
+        if type(value) is float:
+            if not abs(value) <= MAX_ABS_VALUE:  # _in_range
+                return None
+        elif type(value) is int and abs(value) <= MAX_ABS_VALUE:
+            value = float(value)
+        else:
             return None
         observed_at = _timestamp(observed)
-        if observed_at is None or observed_at > self.latest:
+        if observed_at is None:
             return None
-        return FactInput(name, float(value), observed_at, source)
+        if observed_at > self.latest:
+            return None
+        return new_fact(FactInput, (name, value, observed_at, source))
 
 
 def _parse_one(entry, now):

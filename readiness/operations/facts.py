@@ -47,7 +47,9 @@ def record_new_facts(service, facts, *, actor):
     facts = sorted(facts, key=_LOCK_ORDER)
     stored = _INSERT_FACTS.execute(db.session, len(facts), service_id=service.id,
                                    recorded_at=now, **_by_field(facts))
-    names = {f.name for f in facts}
+    # In lock order, each name's last fact is its newest (and names stay in order).
+    newest = {fact.name: fact for fact in facts}
+    names = set(newest)
     if stored != len(facts):
         # Some were there already: the same reading again is fine, another value is not.
         before = {(name, at): (value, recorded_at)
@@ -62,12 +64,8 @@ def record_new_facts(service, facts, *, actor):
         new = [f for f in facts if before[(f.name, f.observed_at)][1] == now]
         stored, names = len(new), {f.name for f in new}
     if stored:
-        newest = {}
-        for fact in facts:
-            if fact.name not in newest or fact.observed_at > newest[fact.name].observed_at:
-                newest[fact.name] = fact
         _KEEP_LATEST.execute(db.session, len(newest), service_id=service.id,
-                             **_by_field(sorted(newest.values(), key=_LOCK_ORDER)))
+                             **_by_field(list(newest.values())))
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
                names=sorted(names))
     return stored, []

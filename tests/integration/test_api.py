@@ -56,9 +56,16 @@ def assert_problem(response, status, detail_part=""):
                                      {"Authorization": "Basic dXNlcjpwYXNz"},
                                      {"Authorization": "Bearer rdy_not-a-real-token"}])
 def test_missing_or_wrong_tokens_get_401(client, org, headers):
-    response = client.get("/api/v1/services", headers=headers)
-    assert_problem(response, 401)
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    """The fact push and the gate check tokens in their own statement: the same answers,
+    and 401 before anything about the service (whether it exists) is told."""
+    for method, path in (("GET", "/api/v1/services"),
+                         ("POST", "/api/v1/services/checkout/facts"),
+                         ("POST", "/api/v1/services/no-such-service/facts"),
+                         ("GET", "/api/v1/services/no-such-service/gate")):
+        response = client.open(path, method=method, headers=headers, json=fact())
+        assert_problem(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert facts_stored() == 0
 
 
 def test_a_revoked_token_or_a_disabled_user_gets_401(client, org):
@@ -68,10 +75,27 @@ def test_a_revoked_token_or_a_disabled_user_gets_401(client, org):
     revoke_token(row, actor=None)
     db.session.commit()
     assert_problem(client.get("/api/v1/services", headers=auth(token)), 401, "revoked")
+    assert_problem(client.post("/api/v1/services/checkout/facts", json=fact(),
+                               headers=auth(token)), 401, "revoked")
     lead_token = org["tokens"]["lead"]
     db.session.scalar(select(User).where(User.email == "lead@example.com")).is_disabled = True
     db.session.commit()
     assert_problem(client.get("/api/v1/services", headers=auth(lead_token)), 401, "disabled")
+    assert_problem(client.post("/api/v1/services/checkout/facts", json=fact(),
+                               headers=auth(lead_token)), 401, "disabled")
+    assert facts_stored() == 0
+
+
+def test_a_fact_push_is_recorded_under_the_tokens_user_and_the_service(client, org):
+    assert_problem(client.post("/api/v1/services/nowhere/facts", json=fact(),
+                               headers=auth(org["tokens"]["member"])), 404, "'nowhere'")
+    client.post("/api/v1/services/checkout/facts", json=fact(),
+                headers=auth(org["tokens"]["member"]))
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "fact:record"))
+    service = db.session.scalar(select(Service).where(Service.slug == "checkout"))
+    assert (entry.actor_id, entry.actor_email, entry.actor_name) == (
+        org["member"].id, "member@example.com", org["member"].name)
+    assert (entry.subject_type, entry.subject_id) == ("service", str(service.id))
 
 
 def test_a_token_used_outside_its_rights_gets_403_and_stores_nothing(client, org):

@@ -167,6 +167,20 @@ def service(slug):
     })
 
 
+def token_and_service(call, slug):
+    """Run `call`, a PreparedRead of the token's row outer-joined with what the endpoint
+    needs of the service `slug`; 401 for a bad token (before telling whether the service
+    exists), then 404 for an unknown service."""
+    presented = presented_token()
+    row = None
+    if tokens.may_be_token(presented):
+        row = call.first(db.engine, digest=tokens.digest(presented), slug=slug)
+    accept_token(row)
+    if row.slug is None:
+        raise Problem(404, "Not Found", f"There is no service '{slug}'.")
+    return row
+
+
 # The token and the gate's answer in one statement: deploy pipelines call the gate on
 # every deploy, so it runs as a PreparedRead.
 def _gate_call():
@@ -179,13 +193,7 @@ _GATE_CALL = _gate_call()
 
 @bp.get("/services/<slug>/gate")
 def gate(slug):
-    presented = presented_token()
-    row = None
-    if tokens.may_be_token(presented):
-        row = _GATE_CALL.first(db.engine, digest=tokens.digest(presented), slug=slug)
-    accept_token(row)
-    if row.slug is None:
-        raise Problem(404, "Not Found", f"There is no service '{slug}'.")
+    row = token_and_service(_GATE_CALL, slug)
     decision = support.gate_decision(row, utcnow())
     return jsonify({"service": row.slug, "allowed": decision.allowed, "state": row.state,
                     "reasons": list(decision.reasons)}), 200 if decision.allowed else 409
@@ -211,13 +219,7 @@ _FACTS_CALL = _facts_call()
 
 @bp.post("/services/<slug>/facts")
 def record_facts(slug):
-    presented = presented_token()
-    row = None
-    if tokens.may_be_token(presented):
-        row = _FACTS_CALL.first(db.engine, digest=tokens.digest(presented), slug=slug)
-    accept_token(row)
-    if row.slug is None:
-        raise Problem(404, "Not Found", f"There is no service '{slug}'.")
+    row = token_and_service(_FACTS_CALL, slug)
     if not permissions.can_push_facts(is_ops_lead=row.is_ops_lead, is_admin=row.is_admin,
                                       in_owning_team=row.in_owning_team):
         raise Problem(403, "Forbidden", f"This token's user may not push facts for "

@@ -46,8 +46,10 @@ def _sqlite_begin(connection):
     # still come out as SQLAlchemy's, as from any other statement.
     sql = "BEGIN IMMEDIATE" if _is_write_request() else "BEGIN"
     driver_connection = connection.connection.driver_connection
-    with driver_errors(connection.dialect, sql, (), driver_connection):
+    try:
         driver_connection.execute(sql)
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise driver_error(error, connection.dialect, sql, (), driver_connection) from error
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -91,21 +93,18 @@ def _migration_lock(app):
         yield
 
 
-@contextmanager
-def driver_errors(dialect, sql, parameters, driver_connection, cursor=None, on_disconnect=None):
-    """Raise the driver's errors as SQLAlchemy's (OperationalError, IntegrityError, …) for
-    statements run straight on the driver, so handlers and `is_busy` see what they would
+def driver_error(error, dialect, sql, parameters, driver_connection, cursor=None,
+                 on_disconnect=None):
+    """The driver's `error` as SQLAlchemy's (OperationalError, IntegrityError, …), for
+    statements run straight on the driver: handlers and `is_busy` then see what they would
     see from a normal execution. `on_disconnect` runs when the error means the connection
-    is gone (the pool must not hand it out again)."""
-    try:
-        yield
-    except dialect.loaded_dbapi.Error as error:
-        gone = dialect.is_disconnect(error, driver_connection, cursor)
-        if gone and on_disconnect is not None:
-            on_disconnect()
-        raise DBAPIError.instance(
-            sql, parameters, error, dialect.loaded_dbapi.Error,
-            connection_invalidated=gone, dialect=dialect) from error
+    is gone (the pool must not hand it out again). For `except` clauses, which cost
+    nothing until something is raised."""
+    gone = dialect.is_disconnect(error, driver_connection, cursor)
+    if gone and on_disconnect is not None:
+        on_disconnect()
+    return DBAPIError.instance(sql, parameters, error, dialect.loaded_dbapi.Error,
+                               connection_invalidated=gone, dialect=dialect)
 
 
 def is_busy(error):
@@ -159,14 +158,15 @@ class PreparedRead:
         autocommit = dialect.name == "postgresql"
         driver_connection = connection.driver_connection
         try:
-            with driver_errors(dialect, sql, arguments, driver_connection,
-                               on_disconnect=connection.invalidate):
-                if autocommit:
-                    driver_connection.autocommit = True
-                cursor = connection.cursor()
-                cursor.execute(sql, arguments)
-                found = cursor.fetchone()
-                cursor.close()
+            if autocommit:
+                driver_connection.autocommit = True
+            cursor = connection.cursor()
+            cursor.execute(sql, arguments)
+            found = cursor.fetchone()
+            cursor.close()
+        except dialect.loaded_dbapi.Error as error:
+            raise driver_error(error, dialect, sql, arguments, driver_connection,
+                               on_disconnect=connection.invalidate) from error
         finally:
             if autocommit and connection.is_valid and not driver_connection.closed:
                 driver_connection.autocommit = False
@@ -223,10 +223,11 @@ class PreparedInsert:
         driver_connection = connection.connection.driver_connection
         cursor = connection.connection.cursor()
         try:
-            with driver_errors(dialect, sql, parameters, driver_connection, cursor,
-                               on_disconnect=connection.invalidate):
-                cursor.executemany(sql, parameters)
+            cursor.executemany(sql, parameters)
             return cursor.rowcount
+        except dialect.loaded_dbapi.Error as error:
+            raise driver_error(error, dialect, sql, parameters, driver_connection, cursor,
+                               on_disconnect=connection.invalidate) from error
         finally:
             cursor.close()
 

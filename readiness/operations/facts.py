@@ -5,6 +5,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from sqlalchemy import and_, func, select, true
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import AuditAction, record
 from ..database import DIALECT_INSERT, PreparedInsert
@@ -23,10 +24,11 @@ class FactInput(NamedTuple):
 # Rows are written in this order, so two posts of overlapping facts lock them in the same
 # order and never deadlock each other (PostgreSQL; SQLite has one writer at a time).
 _LOCK_ORDER = attrgetter("name", "observed_at")
-# A reading already stored is skipped here, and compared afterwards (see record_new_facts).
-_INSERT_FACTS = PreparedInsert(Fact.__table__, ("service_id", "name", "value", "observed_at",
-                                                "source", "recorded_at"),
+_FACT_COLUMNS = ("service_id", "name", "value", "observed_at", "source", "recorded_at")
+# Readings already stored are skipped, and compared afterwards (see record_new_facts).
+_INSERT_FACTS = PreparedInsert(Fact.__table__, _FACT_COLUMNS,
                                on_conflict=lambda insert: insert.on_conflict_do_nothing())
+_INSERT_NEW_FACTS = PreparedInsert(Fact.__table__, _FACT_COLUMNS)
 _KEEP_LATEST = PreparedInsert(
     LatestFact.__table__, ("service_id", "name", "value", "observed_at", "source"),
     on_conflict=lambda insert: insert.on_conflict_do_update(
@@ -45,8 +47,7 @@ def record_new_facts(service, facts, *, actor):
     """
     now = utcnow()
     facts = sorted(facts, key=_LOCK_ORDER)
-    stored = _INSERT_FACTS.execute(db.session, len(facts), service_id=service.id,
-                                   recorded_at=now, **_by_field(facts))
+    stored = _insert_facts(service.id, facts, now)
     # In lock order, each name's last fact is its newest (and names stay in order).
     newest = {fact.name: fact for fact in facts}
     names = set(newest)
@@ -69,6 +70,24 @@ def record_new_facts(service, facts, *, actor):
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
                names=sorted(names))
     return stored, []
+
+
+def _insert_facts(service_id, facts, now):
+    """Insert `facts` (in lock order), skipping those already stored; returns how many
+    were stored."""
+    columns = _by_field(facts)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Facts are new as a rule, and there ON CONFLICT costs ~3 µs a row (a third more
+        # than the insert itself): a plain INSERT first, under a savepoint to come back to.
+        # (On SQLite ON CONFLICT costs nothing measurable, and a savepoint does.)
+        try:
+            with db.session.begin_nested():
+                return _INSERT_NEW_FACTS.execute(db.session, len(facts), service_id=service_id,
+                                                 recorded_at=now, **columns)
+        except IntegrityError:  # some were stored before
+            pass
+    return _INSERT_FACTS.execute(db.session, len(facts), service_id=service_id,
+                                 recorded_at=now, **columns)
 
 
 def _by_field(facts):

@@ -1,5 +1,6 @@
 """The /api/v1 endpoints. Each: authenticate the token -> load -> check rights -> answer."""
 
+import json
 import math
 
 from flask import Blueprint, g, jsonify, request
@@ -77,6 +78,15 @@ def authenticate():
     if request.endpoint in ("api.openapi", "api.gate", "api.record_facts"):
         return
     accept_token(tokens.find_token(presented_token()))
+
+
+def read_json():
+    """The request's JSON body; a 400 problem when it is not JSON, or nested too deeply
+    for the decoder (a RecursionError, which Flask's get_json lets through as a 500)."""
+    try:
+        return json.loads(request.get_data(cache=False))
+    except (ValueError, RecursionError):
+        raise Problem(400, "Bad Request", "The body is not valid JSON.") from None
 
 
 def api_user():
@@ -228,9 +238,7 @@ def record_facts(slug):
     if not request.is_json:
         raise Problem(415, "Unsupported Media Type", "Send JSON: Content-Type: "
                                                      "application/json.")
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise Problem(400, "Bad Request", "The body is not valid JSON.")
+    payload = read_json()
     facts, errors = parse_facts(payload, utcnow())
     if errors:
         raise Problem(422, "Unprocessable Content",

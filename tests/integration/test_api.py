@@ -179,6 +179,10 @@ def test_malformed_bodies_get_problem_documents(client, org):
     assert_problem(client.post(url, json=[], headers=headers), 422, "")
     assert_problem(client.post(url, json=[fact(days=1)] * 1001, headers=headers), 422)
     assert_problem(client.post(url, json="a string", headers=headers), 422)
+    assert_problem(client.post(url, data="null", content_type="application/json",
+                               headers=headers), 422)  # JSON, but not a fact
+    assert_problem(client.post(url, data=b"\xff\xfe[", content_type="application/json",
+                               headers=headers), 400, "not valid JSON")
     huge = json.dumps([fact(source="x" * 100)] * 20_000)
     assert_problem(client.post(url, data=huge, content_type="application/json",
                                headers=headers), 413)
@@ -363,3 +367,13 @@ def test_a_write_locked_out_by_another_writer_is_a_503_with_retry_after(
     again = client.post("/api/v1/services/checkout/facts", json=fact(),
                         headers=auth(org["tokens"]["member"]))
     assert again.status_code == 200 and facts_stored() == 1
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000,
+                                  '{"name": ' * 50_000 + "1" + "}" * 50_000])
+def test_deeply_nested_json_is_a_400_not_a_500(client, org, body):
+    response = client.post("/api/v1/services/checkout/facts", data=body,
+                           headers={**auth(org["tokens"]["member"]),
+                                    "Content-Type": "application/json"})
+    assert_problem(response, 400, "JSON")
+    assert facts_stored() == 0

@@ -3,6 +3,7 @@
 import json
 import math
 
+import orjson
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.exc import IntegrityError
@@ -82,9 +83,19 @@ def authenticate():
 
 def read_json():
     """The request's JSON body; a 400 problem when it is not JSON, or nested too deeply
-    for the decoder (a RecursionError, which Flask's get_json lets through as a 500)."""
+    for the decoder (a RecursionError, which Flask's get_json lets through as a 500).
+
+    orjson reads it in half the time (a thousand facts are ~110 kB). What it refuses
+    goes to the standard decoder, so the same bodies are accepted as with it alone:
+    NaN and Infinity (refused later, by name, as values), other encodings than UTF-8.
+    """
+    body = request.get_data(cache=False)
     try:
-        return json.loads(request.get_data(cache=False))
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
     except (ValueError, RecursionError):
         raise Problem(400, "Bad Request", "The body is not valid JSON.") from None
 

@@ -4,7 +4,7 @@ import json
 import math
 
 import orjson
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, jsonify, request
 from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -60,7 +60,8 @@ def presented_token():
 
 
 def accept_token(row):
-    """Check a token row (tokens.TOKEN_ROW's columns, None if unknown) and let its user in."""
+    """Check a token row (tokens.TOKEN_ROW's columns, None if unknown): 401 unless it is
+    a valid token of an enabled user."""
     if row is None:
         raise Problem(401, "Unauthorized", "The API token is not valid.", headers=CHALLENGE)
     if row.revoked_at is not None:
@@ -68,7 +69,6 @@ def accept_token(row):
     if row.is_disabled:
         raise Problem(401, "Unauthorized", "The token's user is disabled.", headers=CHALLENGE)
     tokens.note_use(row)
-    g.api_user_id = row.user_id
 
 
 @bp.before_request
@@ -98,13 +98,6 @@ def read_json():
         return json.loads(body)
     except (ValueError, RecursionError):
         raise Problem(400, "Bad Request", "The body is not valid JSON.") from None
-
-
-def api_user():
-    """The token's user, loaded when an endpoint needs more than its id."""
-    if "api_user" not in g:
-        g.api_user = db.session.get(User, g.api_user_id)
-    return g.api_user
 
 
 def load_service(slug, *, with_team=True):

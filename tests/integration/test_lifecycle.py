@@ -174,6 +174,31 @@ def test_the_timeline_shows_reviews_decisions_events_and_fact_changes_with_who_a
     assert timeline.index("Launched") < timeline.index("pages_per_week = 8")
 
 
+def test_fact_changes_are_read_from_each_facts_newest_readings_only(org):
+    """A fact with more readings than the window shows the changes among its newest ones
+    (the reading before the window serves only as the previous value); a fact with
+    fewer shows all its changes, its first reading included."""
+    from readiness.timeline import fact_changes
+
+    service, now = org["service"], utcnow()
+    readings = [FactInput("pages_per_week", v, now - timedelta(hours=5 - i), "pd")
+                for i, v in enumerate((1.0, 1.0, 2.0, 2.0, 3.0))]
+    readings.append(FactInput("slo_attainment_pct", 99.0, now - timedelta(hours=9), "slo"))
+    record_facts(service, readings, actor=None)
+    db.session.commit()
+
+    def titles(window):
+        return [entry.title for entry in fact_changes(service.id, 200, window=window)]
+
+    assert titles(3) == ["pages_per_week = 3 (was 2)", "pages_per_week = 2 (was 1)",
+                         "slo_attainment_pct = 99"]
+    # The reading before the window (value 1) makes the window's first (also 1) no change.
+    assert titles(4) == titles(3)
+    everything = ["pages_per_week = 3 (was 2)", "pages_per_week = 2 (was 1)",
+                  "pages_per_week = 1", "slo_attainment_pct = 99"]
+    assert titles(5) == titles(5_000) == everything
+
+
 def test_only_ops_leads_and_admins_see_and_use_the_actions(client, login, org):
     login(org["member"])
     assert "Who supports it" in text(client.get("/services/ledger"))

@@ -6,7 +6,6 @@ import math
 import orjson
 from flask import Blueprint, jsonify, request
 from sqlalchemy import bindparam, func, select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import permissions, reviews
@@ -248,23 +247,17 @@ def record_facts(slug):
         raise Problem(422, "Unprocessable Content",
                       f"{len(errors)} problem(s) in the facts sent; nothing was stored.",
                       errors=errors)
-    for attempt in range(2):
-        try:
-            stored, conflicts = fact_ops.record_new_facts(service, facts, actor=actor)
-            if conflicts:
-                db.session.rollback()
-                raise Problem(409, "Conflict", "Some facts were already recorded with another "
-                              "value; nothing was stored.",
-                              errors=[{"index": facts.index(f), "field": "value",
-                                       "message": "already recorded with another value"}
-                                      for f in conflicts])
-            db.session.commit()
-            break
-        except IntegrityError:
-            # The same facts arrived at the same moment: the second look finds them stored.
-            db.session.rollback()
-            if attempt:
-                raise
+    # Readings stored meanwhile by another request (the same batch sent twice at once) are
+    # skipped by the insert itself, after waiting for that request to commit.
+    stored, conflicts = fact_ops.record_new_facts(service, facts, actor=actor)
+    if conflicts:
+        db.session.rollback()
+        raise Problem(409, "Conflict", "Some facts were already recorded with another value; "
+                      "nothing was stored.",
+                      errors=[{"index": facts.index(f), "field": "value",
+                               "message": "already recorded with another value"}
+                              for f in conflicts])
+    db.session.commit()
     return jsonify({"service": slug, "received": len(facts), "stored": stored,
                     "already_stored": len(facts) - stored})
 

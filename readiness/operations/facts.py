@@ -29,13 +29,20 @@ _FACT_COLUMNS = ("service_id", "name", "value", "observed_at", "source", "record
 _INSERT_FACTS = PreparedInsert(Fact.__table__, _FACT_COLUMNS,
                                on_conflict=lambda insert: insert.on_conflict_do_nothing())
 _INSERT_NEW_FACTS = PreparedInsert(Fact.__table__, _FACT_COLUMNS)
-_KEEP_LATEST = PreparedInsert(
-    LatestFact.__table__, ("service_id", "name", "value", "observed_at", "source"),
-    on_conflict=lambda insert: insert.on_conflict_do_update(
+
+
+def _newer_reading_wins(insert):
+    """ON CONFLICT for latest_fact: a reading replaces the stored one only if newer."""
+    return insert.on_conflict_do_update(
         index_elements=["service_id", "name"],
         set_={"value": insert.excluded.value, "observed_at": insert.excluded.observed_at,
               "source": insert.excluded.source},
-        where=LatestFact.__table__.c.observed_at < insert.excluded.observed_at))
+        where=LatestFact.__table__.c.observed_at < insert.excluded.observed_at)
+
+
+_KEEP_LATEST = PreparedInsert(
+    LatestFact.__table__, ("service_id", "name", "value", "observed_at", "source"),
+    on_conflict=_newer_reading_wins)
 
 
 def record_new_facts(service, facts, *, actor):
@@ -137,12 +144,7 @@ def refresh_latest_facts():
                                    newest.c.name == Fact.name,
                                    newest.c.at == Fact.observed_at))
                 .where(true()))  # SQLite: INSERT … SELECT … ON CONFLICT needs a WHERE
-    table = LatestFact.__table__
-    insert = DIALECT_INSERT[db.session.get_bind().dialect.name](table).from_select(
-        ["service_id", "name", "value", "observed_at", "source"], readings)
-    upsert = insert.on_conflict_do_update(
-        index_elements=["service_id", "name"],
-        set_={"value": insert.excluded.value, "observed_at": insert.excluded.observed_at,
-              "source": insert.excluded.source},
-        where=table.c.observed_at < insert.excluded.observed_at).returning(table.c.name)
-    return len(db.session.execute(upsert).all())
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name](LatestFact.__table__)
+    upsert = _newer_reading_wins(insert.from_select(
+        ["service_id", "name", "value", "observed_at", "source"], readings))
+    return len(db.session.execute(upsert.returning(LatestFact.__table__.c.name)).all())

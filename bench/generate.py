@@ -34,10 +34,12 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from readiness import create_app, operations  # noqa: E402
+from readiness import commands as operations  # noqa: E402
+from readiness import create_app  # noqa: E402
 from readiness.audit import GENESIS_HASH, entry_hash  # noqa: E402
+from readiness.commands.tokens import create_token  # noqa: E402
+from readiness.domain.hashing import content_hash  # noqa: E402
 from readiness.extensions import db  # noqa: E402
-from readiness.hashing import content_hash  # noqa: E402
 from readiness.models import (  # noqa: E402
     Answer,
     AuditEntry,
@@ -53,7 +55,6 @@ from readiness.models import (  # noqa: E402
     clock_at,
     team_membership,
 )
-from readiness.operations.tokens import create_token  # noqa: E402
 
 DEFAULT_URL = "sqlite:///bench/bench.sqlite"
 BENCH_PASSWORD = "bench"  # noqa: S105  # the documented password of bench accounts

@@ -17,10 +17,10 @@ from typing import NamedTuple
 
 from sqlalchemy import event, insert, select, text
 
+from .domain.hashing import canonical_json
+from .domain.reviews import review_content_hash
 from .extensions import db
-from .hashing import canonical_json
 from .models import AuditEntry, Decision, Review, utcnow
-from .reviews import review_content_hash
 
 GENESIS_HASH = "0" * 64
 # Any constant will do; it names the lock that serialises appends on PostgreSQL.

@@ -1,7 +1,6 @@
 """Engine settings and bringing the schema up to the latest migration."""
 
 import fcntl
-from collections import namedtuple
 from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
@@ -10,7 +9,7 @@ from flask import has_request_context, request
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
 
@@ -105,76 +104,6 @@ def driver_error(error, dialect, sql, parameters, driver_connection, cursor=None
         on_disconnect()
     return DBAPIError.instance(sql, parameters, error, dialect.loaded_dbapi.Error,
                                connection_invalidated=gone, dialect=dialect)
-
-
-def is_busy(error):
-    """True for SQLite's "database is locked": another write held the lock too long."""
-    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
-
-
-class PreparedRead:
-    """A SELECT compiled once per engine and run straight on a pooled DB-API connection.
-
-    For the hottest read (the deploy gate): SQLAlchemy's per-execution work (the cache key
-    of the statement, the result set-up, the Connection) costs ten times the query itself.
-    Rows come back through the columns' own result processors, so types are as usual
-    (aware datetimes, booleans). One statement is atomic on its own, so it runs outside a
-    transaction. Only parameters that need no bind processing (strings, numbers) are
-    allowed.
-    """
-
-    def __init__(self, statement):
-        self.statement = statement
-        self.row = namedtuple("Row", statement.selected_columns.keys())
-        self._prepared = {}  # engine -> (sql, parameter names, constants, processors)
-
-    def _prepare(self, engine):
-        dialect = engine.dialect
-        compiled = self.statement.compile(dialect=dialect)
-        for bind in compiled.binds.values():
-            if bind.type.bind_processor(dialect) is not None:
-                raise TypeError(f"{bind.key}: PreparedRead takes no parameter of type "
-                                f"{bind.type!r}")
-        constants = {name: bind.effective_value for name, bind in compiled.binds.items()
-                     if not bind.required}
-        order = compiled.positiontup if compiled.positional else None
-        processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                      for column in self.statement.selected_columns]
-        prepared = (str(compiled), order, constants, processors)
-        self._prepared[engine] = prepared
-        return prepared
-
-    def first(self, engine, **params):
-        """The first row for `params`, or None."""
-        sql, order, constants, processors = (self._prepared.get(engine)
-                                             or self._prepare(engine))
-        values = {**constants, **params}
-        arguments = [values[name] for name in order] if order is not None else values
-        dialect = engine.dialect
-        connection = engine.raw_connection()
-        # psycopg would open a transaction (BEGIN, then ROLLBACK as the connection goes
-        # back to the pool: two more round trips); one SELECT is atomic without one.
-        # pysqlite's connections are in autocommit already (see _sqlite_pragmas).
-        autocommit = dialect.name == "postgresql"
-        driver_connection = connection.driver_connection
-        try:
-            if autocommit:
-                driver_connection.autocommit = True
-            cursor = connection.cursor()
-            cursor.execute(sql, arguments)
-            found = cursor.fetchone()
-            cursor.close()
-        except dialect.loaded_dbapi.Error as error:
-            raise driver_error(error, dialect, sql, arguments, driver_connection,
-                               on_disconnect=connection.invalidate) from error
-        finally:
-            if autocommit and connection.is_valid and not driver_connection.closed:
-                driver_connection.autocommit = False
-            connection.close()
-        if found is None:
-            return None
-        return self.row._make(value if process is None else process(value)
-                              for process, value in zip(processors, found, strict=True))
 
 
 class PreparedInsert:

@@ -2,12 +2,12 @@
 
 import itertools
 
-from readiness import operations
+from readiness import commands as operations
 from readiness.audit import AuditAction, record
+from readiness.domain.hashing import content_hash
+from readiness.domain.reviews import review_content_hash
 from readiness.extensions import db
-from readiness.hashing import content_hash
 from readiness.models import Answer, ChecklistVersion, Decision, Review, utcnow
-from readiness.reviews import review_content_hash
 
 _counter = itertools.count(1)
 

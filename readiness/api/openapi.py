@@ -6,8 +6,8 @@ every status code, every body, errors included.
 
 from functools import cache
 
+from ..domain.facts import FACT_NAME, MAX_ABS_VALUE, MAX_FACTS, MAX_NAME, MAX_SOURCE
 from ..models import SERVICE_STATES
-from .facts import FACT_NAME, MAX_ABS_VALUE, MAX_FACTS, MAX_NAME, MAX_SOURCE
 
 SLUG = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 64}
 NULLABLE_STRING = {"type": ["string", "null"]}

@@ -4,32 +4,26 @@ import json
 import math
 
 import orjson
-from flask import Blueprint, jsonify, request
-from sqlalchemy import bindparam, func, select, true
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
-from .. import permissions, reviews
 from ..audit import Actor, Subject
-from ..database import PreparedRead
+from ..commands import tokens as token_commands
+from ..commands.facts import FactsConflict
+from ..commands.facts import record_facts as store_facts
+from ..domain import checklists, permissions
+from ..domain.facts import parse_facts
 from ..extensions import db
-from ..models import (
-    SERVICE_STATES,
-    Decision,
-    ManagementEvent,
-    Review,
-    Service,
-    Team,
-    User,
-    team_membership,
-    utcnow,
-)
-from ..operations import facts as fact_ops
-from ..operations import lifecycle as support
-from ..operations import tokens
-from ..operations.reviews import answer_states, check_results
-from .facts import parse_facts
+from ..faults import is_busy
+from ..models import SERVICE_STATES, Decision, ManagementEvent, Review, Service, Team, utcnow
+from ..problems import Problem, from_problem
+from ..queries import lifecycle as situations
+from ..queries import tokens
+from ..queries.facts import latest_facts
+from ..queries.reviews import review_status
 from .openapi import document
-from .problems import Problem, from_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_ID = 2**31 - 1
@@ -59,25 +53,49 @@ def presented_token():
 
 
 def accept_token(row):
-    """Check a token row (tokens.TOKEN_ROW's columns, None if unknown): 401 unless it is
-    a valid token of an enabled user."""
+    """Check a token row (queries.tokens.find_token's columns, None if unknown): 401
+    unless it is a valid token of an enabled user. Its use is noted after the response
+    (note_token_use)."""
     if row is None:
         raise Problem(401, "Unauthorized", "The API token is not valid.", headers=CHALLENGE)
     if row.revoked_at is not None:
         raise Problem(401, "Unauthorized", "The API token was revoked.", headers=CHALLENGE)
     if row.is_disabled:
         raise Problem(401, "Unauthorized", "The token's user is disabled.", headers=CHALLENGE)
-    tokens.note_use(row)
+    g.api_token = row
 
 
 @bp.before_request
 def authenticate():
     """Every endpoint but the OpenAPI document needs `Authorization: Bearer TOKEN`; the
-    gate and the fact push check their token in their own statement (see gate() and
-    record_facts())."""
-    if request.endpoint in ("api.openapi", "api.gate", "api.record_facts"):
+    fact push checks its token with the user's rights in one statement (record_facts)."""
+    if request.endpoint in ("api.openapi", "api.record_facts"):
         return
     accept_token(tokens.find_token(presented_token()))
+
+
+@bp.after_request
+def note_token_use(response):
+    """Remember when the request's token was last used, in a transaction of its own after
+    the endpoint's (which has committed, or failed and left nothing to keep).
+
+    Bookkeeping only: skipped when the database is busy. On SQLite a GET request's
+    transaction is deferred, so this write fails at once when another worker wrote since
+    the request's first read, which is the norm when concurrent calls all find the
+    minute passed; failing the request for it would turn a read into a 503.
+    """
+    row = g.pop("api_token", None)
+    if row is None:
+        return response
+    db.session.rollback()  # nothing of a failed request rides along
+    try:
+        token_commands.note_use(row)
+        db.session.commit()
+    except OperationalError as error:
+        if not is_busy(error):
+            raise
+        db.session.rollback()
+    return response
 
 
 def read_json():
@@ -165,9 +183,9 @@ def facts_body(facts):
 @bp.get("/services/<slug>")
 def service(slug):
     found = load_service(slug)
-    decision = support.gate_for(found)
-    facts = fact_ops.latest_facts([found.id]).get(found.id, {})
-    handback = support.open_return_conditions(found)
+    decision = situations.gate(found.slug).decision
+    facts = latest_facts([found.id]).get(found.id, {})
+    handback = situations.open_return_conditions(found)
     return jsonify({
         **service_summary(found), "description": found.description,
         "gate": {"allowed": decision.allowed, "reasons": list(decision.reasons)},
@@ -180,59 +198,22 @@ def service(slug):
     })
 
 
-def token_and_service(call, slug):
-    """Run `call`, a PreparedRead of the token's row outer-joined with what the endpoint
-    needs of the service `slug`; 401 for a bad token (before telling whether the service
-    exists), then 404 for an unknown service."""
-    presented = presented_token()
-    row = None
-    if tokens.may_be_token(presented):
-        row = call.first(db.engine, digest=tokens.digest(presented), slug=slug)
-    accept_token(row)
-    if row.slug is None:
-        raise Problem(404, "Not Found", f"There is no service '{slug}'.")
-    return row
-
-
-# The token and the gate's answer in one statement: deploy pipelines call the gate on
-# every deploy, so it runs as a PreparedRead.
-def _gate_call():
-    token, gate = tokens.TOKEN_ROW.subquery(), support.GATE_QUERY.subquery()
-    return PreparedRead(select(token, gate).select_from(token.outerjoin(gate, true())))
-
-
-_GATE_CALL = _gate_call()
-
-
 @bp.get("/services/<slug>/gate")
 def gate(slug):
-    row = token_and_service(_GATE_CALL, slug)
-    decision = support.gate_decision(row, utcnow())
-    return jsonify({"service": row.slug, "allowed": decision.allowed, "state": row.state,
+    found = situations.gate(slug)
+    if found is None:
+        raise Problem(404, "Not Found", f"There is no service '{slug}'.")
+    decision = found.decision
+    return jsonify({"service": found.slug, "allowed": decision.allowed, "state": found.state,
                     "reasons": list(decision.reasons)}), 200 if decision.allowed else 409
-
-
-# The token, its user's name and rights on the service, and the service, in one statement:
-# monitors push facts often, and this replaces four ORM loads (token, user, service, teams).
-def _facts_call():
-    token = tokens.TOKEN_ROW.add_columns(User.name, User.email, User.is_ops_lead,
-                                         User.is_admin).subquery()
-    service = select(Service.id.label("service_id"), Service.slug, Service.team_id).where(
-        Service.slug == bindparam("slug")).subquery()
-    in_team = (select(team_membership.c.user_id)
-               .where(team_membership.c.user_id == token.c.user_id,
-                      team_membership.c.team_id == service.c.team_id)
-               .exists().label("in_owning_team"))
-    return PreparedRead(select(token, service, in_team)
-                        .select_from(token.outerjoin(service, true())))
-
-
-_FACTS_CALL = _facts_call()
 
 
 @bp.post("/services/<slug>/facts")
 def record_facts(slug):
-    row = token_and_service(_FACTS_CALL, slug)
+    row = tokens.find_token_for_service(presented_token(), slug)
+    accept_token(row)  # 401 before telling whether the service exists
+    if row.slug is None:
+        raise Problem(404, "Not Found", f"There is no service '{slug}'.")
     if not permissions.can_push_facts(is_ops_lead=row.is_ops_lead, is_admin=row.is_admin,
                                       in_owning_team=row.in_owning_team):
         raise Problem(403, "Forbidden", f"This token's user may not push facts for "
@@ -247,16 +228,14 @@ def record_facts(slug):
         raise Problem(422, "Unprocessable Content",
                       f"{len(errors)} problem(s) in the facts sent; nothing was stored.",
                       errors=errors)
-    # Readings stored meanwhile by another request (the same batch sent twice at once) are
-    # skipped by the insert itself, after waiting for that request to commit.
-    stored, conflicts = fact_ops.record_new_facts(service, facts, actor=actor)
-    if conflicts:
-        db.session.rollback()
+    try:
+        stored = store_facts(service, facts, actor=actor)
+    except FactsConflict as conflict:
         raise Problem(409, "Conflict", "Some facts were already recorded with another value; "
                       "nothing was stored.",
                       errors=[{"index": facts.index(f), "field": "value",
                                "message": "already recorded with another value"}
-                              for f in conflicts])
+                              for f in conflict.conflicts]) from None
     db.session.commit()
     return jsonify({"service": slug, "received": len(facts), "stored": stored,
                     "already_stored": len(facts) - stored})
@@ -291,16 +270,16 @@ def review(review_id):
     if found is None:
         raise Problem(404, "Not Found", f"There is no review {review_id}.")
     content = found.checklist_version.content
-    checks = check_results(found)
-    done, total = reviews.progress(content, answer_states(found), checks)
+    status = review_status(found)
+    checks = status.checks
     answers = {a.item_id: a for a in found.answers}
     items = []
-    for section, item in reviews.checklist_items(content):
+    for section, item in checklists.items_of(content):
         answer = answers.get(item["id"])
         check = checks.get(item["id"])
         items.append({
             "section": section["id"], "item": item["id"], "title": item["title"],
-            "required": item.get("required", True),
+            "required": checklists.is_required(item),
             "status": answer.status if answer else None,
             "evidence": answer.evidence if answer else "",
             "link": answer.link if answer else None,
@@ -315,7 +294,7 @@ def review(review_id):
                       "title": version.title, "stage": version.stage},
         "created_at": iso(found.created_at), "submitted_at": iso(found.submitted_at),
         "approved_at": iso(found.approved_at), "content_hash": found.content_hash,
-        "progress": {"done": done, "total": total}, "items": items,
+        "progress": {"done": status.done, "total": status.total}, "items": items,
         "decisions": [{"verdict": d.verdict, "at": iso(d.created_at), "comment": d.comment,
                        "consultant": d.consultant.name if d.consultant else None,
                        "item_comments": d.item_comments, "content_hash": d.content_hash}
@@ -331,6 +310,6 @@ def handback_candidates():
                      "expected": result.expected, "value": result.value,
                      "observed_at": iso(result.observed_at), "detail": result.describe()}
                     for item, result in c.failing],
-    } for c in support.handback_candidates()]})
+    } for c in situations.handback_candidates()]})
 
 

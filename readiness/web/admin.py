@@ -19,12 +19,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import checklists, operations
+from .. import commands
+from ..commands import accounts
+from ..domain import checklists
+from ..domain.inputs import MIN_PASSWORD_LENGTH
+from ..domain.permissions import can_manage_accounts
 from ..extensions import db
 from ..models import ChecklistVersion, Service, Team, User, team_membership
-from ..operations import accounts
-from ..operations.common import MIN_PASSWORD_LENGTH
-from ..permissions import can_manage_accounts
+from ..queries.checklists import current_versions, synced_versions
 from .errors import require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -161,10 +163,10 @@ def new_user():
     form.teams.choices = team_choices()
     if form.validate_on_submit():
         try:
-            user = operations.create_user(
+            user = commands.create_user(
                 email=form.email.data, name=form.name.data, password=form.password.data,
                 roles=form.roles.data, team_slugs=form.teams.data, actor=current_user)
-        except operations.InvalidInput as exc:
+        except commands.InvalidInput as exc:
             db.session.rollback()
             show_error(form, exc)
         else:
@@ -193,7 +195,7 @@ def edit_user(user_id):
                 team_slugs=form.teams.data, is_disabled=form.is_disabled.data)
             if new_password:
                 accounts.set_password(user, new_password, actor=current_user)
-        except operations.InvalidInput as exc:
+        except commands.InvalidInput as exc:
             db.session.rollback()
             # Maps the error to the form field named new_password; no secret here.
             show_error(form, exc, {"password": "new_password"})  # nosec B105
@@ -242,9 +244,9 @@ def new_team():
     form = NewTeamForm()
     if form.validate_on_submit():
         try:
-            team = operations.create_team(slug=form.slug.data, name=form.name.data,
+            team = commands.create_team(slug=form.slug.data, name=form.name.data,
                                           actor=current_user)
-        except operations.InvalidInput as exc:
+        except commands.InvalidInput as exc:
             db.session.rollback()
             show_error(form, exc)
         else:
@@ -267,7 +269,7 @@ def edit_team(team_id):
         try:
             changes = accounts.update_team(team, actor=current_user, name=form.name.data,
                                            member_ids=form.members.data)
-        except operations.InvalidInput as exc:
+        except commands.InvalidInput as exc:
             db.session.rollback()
             show_error(form, exc)
         else:
@@ -298,12 +300,7 @@ def checklist_status():
         select(ChecklistVersion).options(defer(ChecklistVersion.content))
         .order_by(ChecklistVersion.checklist_id, ChecklistVersion.version.desc())
     ).all()
-    current_ids = set()
-    seen = set()
-    for version in versions:
-        if version.checklist_id not in seen:
-            seen.add(version.checklist_id)
-            current_ids.add(version.id)
+    current_ids = {version.id for version in current_versions()}
 
     directory = current_app.config["CHECKLISTS_DIR"]
     files, errors, folder_error = check_files(directory)
@@ -315,7 +312,7 @@ def checklist_status():
 def check_files(directory):
     """The files of `directory` freshly validated: their statuses, `file:line: message`
     errors, and a message when the folder itself is missing."""
-    synced = operations.synced_versions()
+    synced = synced_versions()
     try:
         loaded = checklists.load_all(checklists.discover([directory]), synced)
     except FileNotFoundError as exc:

@@ -19,9 +19,9 @@ from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from ..audit import AuditAction, record
+from ..commands import accounts
 from ..extensions import db, login_manager
 from ..models import LoginAttempt, User, utcnow
-from ..operations import accounts
 from . import carry
 
 bp = Blueprint("auth", __name__)

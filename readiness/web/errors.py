@@ -7,10 +7,10 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from ..api import problems
-from ..database import is_busy
+from .. import problems
+from ..domain.inputs import InvalidInput
 from ..extensions import db
-from ..operations import InvalidInput
+from ..faults import is_busy
 from . import carry
 
 

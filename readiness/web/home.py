@@ -3,9 +3,9 @@
 from flask import Blueprint, render_template
 from flask_login import login_required
 
-from .. import dashboard
 from ..models import utcnow
-from ..operations import lifecycle as support
+from ..queries import dashboard
+from ..queries import lifecycle as support
 
 bp = Blueprint("home", __name__)
 

@@ -7,11 +7,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import lifecycle, permissions
+from ..commands import lifecycle as support
+from ..domain import lifecycle, permissions
+from ..domain.inputs import InvalidInput
 from ..extensions import db
 from ..models import Service, utcnow
-from ..operations import lifecycle as support
-from ..operations.common import InvalidInput
+from ..queries import lifecycle as situations
+from ..queries.checklists import handoff_item_titles
+from ..queries.facts import latest_facts
 from . import carry
 from .errors import require
 
@@ -53,7 +56,7 @@ def support_panel(service, user):
     """What the service page shows about who supports the service and what may change."""
     now = utcnow()
     # A reason is typed in the form itself, so its absence is not "missing" here.
-    situation = support.situation(service, user, reason="to be given", now=now)
+    situation = situations.situation(service, user, reason="to be given", now=now)
     actions = []
     if permissions.can_change_support(user):
         for kind, outcome in lifecycle.available(situation).items():
@@ -63,11 +66,11 @@ def support_panel(service, user):
                 is_link=kind == "handback", needs_reason=kind in lifecycle.NEEDS_REASON,
                 missing=outcome.missing))
     return {
-        "gate": lifecycle.gate(service.state, situation.launch_approval, now),
+        "gate": situations.gate(service.slug, now).decision,
         "launch_approval": situation.launch_approval,
-        "last_event": support.last_event(service.id),
-        "return_conditions": support.open_return_conditions(service),
-        "item_titles": support.handoff_item_titles(),
+        "last_event": situations.last_event(service.id),
+        "return_conditions": situations.open_return_conditions(service),
+        "item_titles": handoff_item_titles(),
         "actions": actions,
     }
 
@@ -115,11 +118,11 @@ def retire(slug):
 
 def handback_context(service, formdata, errors):
     now = utcnow()
-    facts = support.latest_facts([service.id]).get(service.id, {})
+    facts = latest_facts([service.id]).get(service.id, {})
     return {
         "service": service, "facts": sorted(facts.items()), "now": now,
-        "failing": support.failing_handback_items(service.id, facts, now),
-        "handoff_items": support.handoff_item_titles(), "form": formdata, "errors": errors,
+        "failing": situations.failing_handback_items(facts, now),
+        "handoff_items": handoff_item_titles(), "form": formdata, "errors": errors,
         "chosen_items": set(formdata.getlist("return_items")) if formdata else set(),
     }
 

@@ -4,11 +4,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import permissions
+from ..commands import tokens as token_ops
+from ..domain import permissions
+from ..domain.inputs import InvalidInput
 from ..extensions import db
 from ..models import ApiToken
-from ..operations import InvalidInput
-from ..operations import tokens as token_ops
 from .errors import MAX_ID, require
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")

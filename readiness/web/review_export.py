@@ -8,8 +8,9 @@ http(s) or mailto is defused.
 import html
 import re
 
-from .. import reviews
-from ..reviews import STATUS_LABELS
+from ..domain import checklists
+from ..domain.reviews import STATUS_LABELS
+from ..queries.reviews import review_status
 
 # An inline link or image target, and a reference-style definition.
 _INLINE_TARGET = re.compile(r"(\]\(\s*<?)([^)\s>]*)")
@@ -51,17 +52,15 @@ def export_markdown(review):
         lines.append(f"- Approved: {review.approved_at:%Y-%m-%d %H:%M} UTC")
     if review.content_hash:
         lines.append(f"- Content hash (SHA-256): `{review.content_hash}`")
-    done, total = reviews.progress(content, {k: reviews.AnswerState(a.status, a.evidence,
-                                                                    a.link)
-                                             for k, a in answers.items()})
-    lines.append(f"- Progress: {done} of {total} required items done")
+    status = review_status(review)
+    lines.append(f"- Progress: {status.done} of {status.total} required items done")
     for section in content["sections"]:
         lines += ["", f"## {inert(section['title'])}"]
         for item in section["items"]:
             answer = answers.get(item["id"])
             status = STATUS_LABELS.get(answer.status, "Not answered") if answer else \
                 "Not answered"
-            required = "" if item.get("required", True) else " (optional)"
+            required = "" if checklists.is_required(item) else " (optional)"
             lines += ["", f"### {inert(item['title'])}{required}", "", f"**{status}**"]
             if answer and answer.evidence.strip():
                 lines += ["", quoted(answer.evidence)]

@@ -9,18 +9,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import operations, permissions, reviews
-from ..database import is_busy
+from .. import commands
+from ..commands.reviews import AnswerInput, validate_answers
+from ..domain import permissions, reviews
+from ..domain.reviews import STATUS_LABELS, ReviewRefused
 from ..extensions import db
+from ..faults import is_busy
 from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service
-from ..operations.reviews import (
-    AnswerInput,
-    answer_states,
-    answered_by_ids,
-    check_results,
-    validate_answers,
-)
-from ..reviews import STATUS_LABELS, ReviewRefused
+from ..queries.checklists import current_versions
+from ..queries.reviews import answered_by_ids, review_status
 from . import carry
 from .errors import MAX_ID, require
 from .review_export import export_markdown
@@ -118,8 +115,8 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
                   status=200, is_conflict=False):
     user = current_user
     content = review.checklist_version.content
-    checks = check_results(review)
-    done, total = reviews.progress(content, answer_states(review), checks)
+    found = review_status(review)
+    checks, done, total = found.checks, found.done, found.total
     answered = answered_by_ids(review)
     allowed = {
         "edit": permissions.can_edit_review(user, review),
@@ -158,11 +155,11 @@ def start(slug):
     version_id = request.form.get("checklist_version_id", type=int)
     version = (db.session.get(ChecklistVersion, version_id)
                if version_id and 0 < version_id <= MAX_ID else None)
-    if version is None or version not in operations.reviews.current_versions():
+    if version is None or version not in current_versions(reviews.REVIEWED_STAGES):
         flash("Choose a checklist to review against.", "error")
         return redirect(url_for("services.show", slug=slug))
     try:
-        review = operations.start_review(service, version, actor=current_user)
+        review = commands.start_review(service, version, actor=current_user)
     except ReviewRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("services.show", slug=slug))
@@ -187,11 +184,11 @@ def save(review_id):
     if seen_version is not None and seen_version != review.version_id:
         return conflict(review)
     try:
-        changed = operations.save_answers(review, posted, actor=current_user)
+        changed = commands.save_answers(review, posted, actor=current_user)
         if request.form.get("action") == "submit":
             try:
-                operations.submit_review(review, actor=current_user)
-            except operations.SubmitRefused as exc:
+                commands.submit_review(review, actor=current_user)
+            except commands.SubmitRefused as exc:
                 db.session.commit()  # keep the answers just saved
                 flash(f"Your answers are saved, but the review cannot be submitted yet: "
                       f"{exc}", "error")
@@ -246,9 +243,9 @@ def decide(review_id):
     item_comments = {key[len("item-comment-"):]: value for key, value in request.form.items()
                      if key.startswith("item-comment-") and key[len("item-comment-"):] in known}
     try:
-        operations.decide_review(review, actor=current_user, verdict=verdict, comment=comment,
+        commands.decide_review(review, actor=current_user, verdict=verdict, comment=comment,
                                  item_comments=item_comments)
-    except (ReviewRefused, operations.InvalidInput) as exc:
+    except (ReviewRefused, commands.InvalidInput) as exc:
         db.session.rollback()
         flash(str(exc), "error")
         review = load_review(review_id)
@@ -274,7 +271,7 @@ def withdraw(review_id):
     review = load_review(review_id)
     require(permissions.can_withdraw_review(current_user, review),
             "Only the owning team can withdraw a draft review.")
-    operations.withdraw_review(review, actor=current_user)
+    commands.withdraw_review(review, actor=current_user)
     db.session.commit()
     flash("The draft is withdrawn.", "success")
     return redirect(url_for("services.show", slug=review.service.slug))

@@ -8,14 +8,15 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import InputRequired, ValidationError
 
-from .. import permissions
+from ..commands import services as service_ops
+from ..domain import permissions
+from ..domain.inputs import InvalidInput
+from ..domain.lifecycle import STATE_LABELS
+from ..domain.reviews import REVIEWED_STAGES
 from ..extensions import db
-from ..lifecycle import STATE_LABELS
 from ..models import SERVICE_STATES, Review, Service, Team
-from ..operations import InvalidInput
-from ..operations import services as service_ops
-from ..operations.reviews import current_versions
-from ..timeline import service_timeline
+from ..queries.checklists import current_versions
+from ..queries.timeline import service_timeline
 from . import carry
 from .errors import require
 from .lifecycle import support_panel
@@ -29,7 +30,7 @@ LINK_TITLES = {"repo_url": "Repository", "runbook_url": "Runbook", "dashboard_ur
 
 
 def operation_check(check):
-    """A WTForms validator from an operations check, so the form and the use case agree."""
+    """A WTForms validator from a command's check, so the form and the use case agree."""
 
     def validate(form, field):
         try:
@@ -266,6 +267,7 @@ def show(slug):
                            state_label=STATE_LABELS.get(service.state, service.state),
                            can_edit=permissions.can_edit_service(current_user, service),
                            can_start_review=can_start,
-                           checklist_versions=current_versions() if can_start else [],
+                           checklist_versions=(current_versions(REVIEWED_STAGES) if can_start
+                                               else []),
                            support=support_panel(service, current_user),
                            timeline=service_timeline(service))

@@ -4,7 +4,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
 
-from readiness.demo import load_demo
+from readiness.cli.demo import load_demo
 from readiness.extensions import db
 from readiness.models import Review, Service, User
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from readiness.demo import load_demo
+from readiness.cli.demo import load_demo
 from readiness.extensions import db
 from readiness.models import Review, Service
 

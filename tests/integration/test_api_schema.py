@@ -18,10 +18,10 @@ from schemathesis.checks import (
 )
 from sqlalchemy import select
 
-from readiness.demo import load_demo
+from readiness.cli.demo import load_demo
+from readiness.commands.tokens import create_token
 from readiness.extensions import db
 from readiness.models import User
-from readiness.operations.tokens import create_token
 
 EXAMPLES = 30
 PINNED_EXAMPLES = 10

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from readiness import audit, operations
+from readiness import audit
+from readiness import commands as operations
+from readiness.domain.reviews import review_content_hash
 from readiness.extensions import db
 from readiness.models import Answer, AuditEntry, Review
-from readiness.reviews import review_content_hash
 
 from ..factories import make_review, make_team, make_user
 

@@ -133,8 +133,8 @@ def test_posts_of_the_same_facts_in_opposite_orders_at_once_all_succeed(live_ser
     order, PostgreSQL would break the deadlock by failing one of them."""
     from datetime import timedelta
 
+    from readiness.commands.tokens import create_token
     from readiness.models import Fact, utcnow
-    from readiness.operations.tokens import create_token
 
     with live_app.app_context():
         team = make_team()

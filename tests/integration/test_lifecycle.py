@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from readiness.demo import load_demo
+from readiness.cli.demo import load_demo
+from readiness.commands.facts import FactInput, record_facts
 from readiness.extensions import db
 from readiness.models import ManagementEvent, Service, User, clock_at, utcnow
-from readiness.operations.facts import FactInput, record_facts
 
 from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
 
@@ -178,7 +178,7 @@ def test_fact_changes_are_read_from_each_facts_newest_readings_only(org):
     """A fact with more readings than the window shows the changes among its newest ones
     (the reading before the window serves only as the previous value); a fact with
     fewer shows all its changes, its first reading included."""
-    from readiness.timeline import fact_changes
+    from readiness.queries.timeline import fact_changes
 
     service, now = org["service"], utcnow()
     readings = [FactInput("pages_per_week", v, now - timedelta(hours=5 - i), "pd")

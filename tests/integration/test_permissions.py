@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from readiness import create_app
+from readiness.commands.tokens import create_token
 from readiness.extensions import db
-from readiness.operations.tokens import create_token
 
 from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
+from readiness.commands.tokens import create_token
 from readiness.extensions import db
 from readiness.models import (
     Answer,
@@ -19,7 +20,6 @@ from readiness.models import (
     team_membership,
     utcnow,
 )
-from readiness.operations.tokens import create_token
 
 from ..conftest import postgres_url, reset_postgres
 from ..factories import SMALL_CHECKLIST, make_checklist_version, make_user

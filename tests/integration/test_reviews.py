@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from readiness.commands.facts import FactInput, record_facts
 from readiness.extensions import db
 from readiness.models import Answer, AuditEntry, Decision, Review, utcnow
-from readiness.operations.facts import FactInput, record_facts
 
 from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from readiness.commands.tokens import create_token
 from readiness.extensions import db
-from readiness.operations.tokens import create_token
 from readiness.web.errors import SECURITY_HEADERS
 
 from ..factories import make_user

@@ -6,10 +6,10 @@ from html import unescape
 import pytest
 from sqlalchemy import event, func, select
 
+from readiness.commands.services import create_service, update_service
+from readiness.domain.inputs import InvalidInput
 from readiness.extensions import db
 from readiness.models import AuditEntry, Service
-from readiness.operations import InvalidInput
-from readiness.operations.services import create_service, update_service
 
 from ..factories import make_checklist_version, make_service, make_team, make_user
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from readiness import checklists
-from readiness.checklists import SyncedVersion, load_all, parse, parse_file
+from readiness.domain import checklists
+from readiness.domain.checklists import SyncedVersion, load_all, parse, parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "data" / "bad_checklists"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readiness.api.facts import FUTURE_SLACK, _parse_one, _QuickCheck, parse_facts
+from readiness.domain.facts import FUTURE_SLACK, _parse_one, _QuickCheck, parse_facts
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from readiness import lifecycle
-from readiness.lifecycle import Approval, Situation, check, gate
+from readiness.domain import lifecycle
+from readiness.domain.lifecycle import Approval, Situation, check, gate
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 DAY = timedelta(days=1)

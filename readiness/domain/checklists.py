@@ -447,16 +447,27 @@ def evaluate_check(check: Mapping, value, observed_at, now) -> CheckResult:
     return CheckResult(status, check["fact"], expected, value, observed_at, age_days)
 
 
+def items_of(content: Mapping):
+    """(section, item) pairs of a stored checklist's content, in order."""
+    for section in content["sections"]:
+        for item in section["items"]:
+            yield section, item
+
+
+def is_required(item: Mapping) -> bool:
+    """Items are required unless their file says `required: false`."""
+    return item.get("required", True)
+
+
 def evaluate_items(content: Mapping, latest: Mapping, now):
     """(item, CheckResult) for each item of a stored checklist that has a check.
 
     `latest` maps fact name to (value, observed_at) of the latest fact.
     """
     results = []
-    for section in content["sections"]:
-        for item in section["items"]:
-            check = item.get("check")
-            if check:
-                value, observed_at = latest.get(check["fact"], (None, None))
-                results.append((item, evaluate_check(check, value, observed_at, now)))
+    for _, item in items_of(content):
+        check = item.get("check")
+        if check:
+            value, observed_at = latest.get(check["fact"], (None, None))
+            results.append((item, evaluate_check(check, value, observed_at, now)))
     return results

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select, union_all
 
-from .extensions import db
-from .models import AuditEntry, Fact, LatestFact, Review
+from ..extensions import db
+from ..models import AuditEntry, Fact, LatestFact, Review
 
 # Which audited actions of a service and its reviews the timeline shows, and how.
 SHOWN = {

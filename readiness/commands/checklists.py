@@ -2,32 +2,11 @@
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-
-from .. import checklists
 from ..audit import AuditAction, record
+from ..domain import checklists
 from ..extensions import db
 from ..models import ChecklistVersion
-
-
-def synced_versions():
-    """The latest synced version of each checklist, for `checklists.load_all`."""
-    latest = (
-        select(ChecklistVersion.checklist_id, func.max(ChecklistVersion.version).label("v"))
-        .group_by(ChecklistVersion.checklist_id)
-        .subquery()
-    )
-    rows = db.session.scalars(
-        select(ChecklistVersion).join(
-            latest,
-            (ChecklistVersion.checklist_id == latest.c.checklist_id)
-            & (ChecklistVersion.version == latest.c.v),
-        )
-    )
-    return {
-        row.checklist_id: checklists.SyncedVersion(row.version, row.content_hash, row.stage)
-        for row in rows
-    }
+from ..queries.checklists import synced_versions
 
 
 @dataclass

@@ -3,7 +3,11 @@ and the content hash a sign-off stores."""
 
 from dataclasses import dataclass
 
+from .checklists import is_required, items_of
 from .hashing import content_hash
+
+# Checklists of these stages are reviewed; handback criteria are checked automatically.
+REVIEWED_STAGES = ("launch", "handoff")
 
 # (state, action) -> the state it leads to. Anything else is refused.
 TRANSITIONS = {
@@ -53,11 +57,7 @@ class Blocker:
     reason: str
 
 
-def checklist_items(content):
-    """(section, item) pairs of a stored checklist's content, in order."""
-    for section in content["sections"]:
-        for item in section["items"]:
-            yield section, item
+checklist_items = items_of
 
 
 def blocker_for(item, answer, check=None):
@@ -68,7 +68,7 @@ def blocker_for(item, answer, check=None):
     applicable with a justification; an item whose evidence is `none` needs no answer
     beyond its passing check.
     """
-    if not item.get("required", True):
+    if not is_required(item):
         return None
     is_justified_na = (answer is not None and answer.status == "not_applicable"
                        and answer.evidence.strip())
@@ -100,10 +100,29 @@ def blocking_items(content, answers, checks=None):
     return blockers
 
 
+@dataclass(frozen=True)
+class Status:
+    """Where a review stands: the required items done, out of all required ones, and
+    what blocks submission. Every face shows these (page, API, export)."""
+
+    done: int
+    total: int
+    blockers: tuple[Blocker, ...]
+    checks: dict
+
+
+def status(content, answers, checks=None):
+    """The Status of a review with `answers` (item id -> AnswerState) and `checks` (item
+    id -> CheckResult) against the checklist `content`."""
+    checks = checks or {}
+    done, total = progress(content, answers, checks)
+    return Status(done, total, tuple(blocking_items(content, answers, checks)), checks)
+
+
 def progress(content, answers, checks=None):
     """(done, total) over the required items."""
     checks = checks or {}
-    required = [item for _, item in checklist_items(content) if item.get("required", True)]
+    required = [item for _, item in checklist_items(content) if is_required(item)]
     done = sum(1 for item in required
                if blocker_for(item, answers.get(item["id"]), checks.get(item["id"])) is None)
     return done, len(required)

@@ -7,12 +7,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from . import operations, reviews
-from .extensions import db
-from .models import User, clock_at, utcnow
-from .operations import lifecycle as support
-from .operations.facts import FactInput, record_facts
-from .operations.reviews import AnswerInput, current_versions
+from .. import commands
+from ..commands import lifecycle as support
+from ..commands.facts import record_facts
+from ..commands.reviews import AnswerInput
+from ..domain import reviews
+from ..domain.facts import FactInput
+from ..extensions import db
+from ..models import User, clock_at, utcnow
+from ..queries.checklists import current_versions
 
 # The documented password of the demo accounts (they exist only after `demo`).
 DEMO_PASSWORD = "demo"  # noqa: S105  # nosec B105
@@ -44,9 +47,9 @@ def load_demo(now=None):
         return clock_at(now - timedelta(days=days_ago, hours=hours))
 
     with at(400):
-        operations.sync_checklists([current_app.config["CHECKLISTS_DIR"]])
-        payments = operations.create_team(slug="payments", name="Payments")
-        search = operations.create_team(slug="search", name="Search")
+        commands.sync_checklists([current_app.config["CHECKLISTS_DIR"]])
+        payments = commands.create_team(slug="payments", name="Payments")
+        search = commands.create_team(slug="search", name="Search")
         people = {}
         for email, name, roles, teams in [
             ("team@example.com", "Tess Okafor", (), ("payments",)),
@@ -56,25 +59,25 @@ def load_demo(now=None):
             ("admin@example.com", "Ada Brandt", ("admin",), ()),
             ("search@example.com", "Sam Achterberg", (), ("search",)),
         ]:
-            people[email.split("@")[0]] = operations.create_user(
+            people[email.split("@")[0]] = commands.create_user(
                 email=email, name=name, password=DEMO_PASSWORD, roles=roles,
                 team_slugs=teams, min_password_length=4)
         services = {}
         for slug, name, owner, tier, description in SERVICES:
-            services[slug] = operations.create_service(
+            services[slug] = commands.create_service(
                 slug=slug, name=name, team=payments if owner == "payments" else search,
                 tier=tier, actor=people["admin"], description=description,
                 repo_url=f"https://git.example.com/{owner}/{slug}",
                 runbook_url=f"https://runbooks.example.com/{slug}")
     team, searcher, lead = people["team"], people["search"], people["lead"]
     consultants = [people["consultant"], people["consultant2"]]
-    versions = {v.checklist_id: v for v in current_versions()}
+    versions = {v.checklist_id: v for v in current_versions(reviews.REVIEWED_STAGES)}
     launch, handoff = versions["launch-readiness"], versions["handoff-readiness"]
 
     def review(slug, version, state, author, started, *, took=6, gaps=0, decider=0):
         """A review of `slug` started `started` days ago and taken to `state`."""
         with at(started):
-            r = operations.start_review(services[slug], version, actor=author)
+            r = commands.start_review(services[slug], version, actor=author)
             db.session.flush()
             items = list(reviews.checklist_items(version.content))
             answers = {}
@@ -86,27 +89,27 @@ def load_demo(now=None):
                 answers[item["id"]] = AnswerInput(
                     "met", f"{item['title']}: checked by the team; notes in the service wiki.",
                     link)
-            operations.save_answers(r, answers, actor=author)
+            commands.save_answers(r, answers, actor=author)
         if state in ("submitted", "changes_requested", "approved"):
             # Monitoring reported healthy numbers the day before: the checks pass.
             push_facts(services[slug], slug, now, started + 1, 1, pages=1, toil=10,
                        slo=99.95)
             with at(started, hours=-3):
-                operations.submit_review(r, actor=author)
+                commands.submit_review(r, actor=author)
         if state == "changes_requested":
             with at(started - 1):
-                operations.decide_review(
+                commands.decide_review(
                     r, actor=consultants[decider], verdict="request_changes",
                     comment="Please show a full week of pager data, not one day.",
                     item_comments={items[0][1]["id"]: "Which dashboard shows this?"})
         if state == "approved":
             with at(started - took):
-                operations.decide_review(r, actor=consultants[decider], verdict="approve",
+                commands.decide_review(r, actor=consultants[decider], verdict="approve",
                                          comment="Meets the requirements. Good to go.",
                                          item_comments={})
         if state == "withdrawn":
             with at(started - 1):
-                operations.withdraw_review(r, actor=author)
+                commands.withdraw_review(r, actor=author)
         return r
 
     def move(slug, kind, days_ago, reason="", **details):

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
-from . import charts, lifecycle
-from .extensions import db
-from .models import SERVICE_STATES, ChecklistVersion, ManagementEvent, Review, Service
-from .operations import lifecycle as support
+from ..domain import charts, lifecycle
+from ..extensions import db
+from ..models import SERVICE_STATES, ChecklistVersion, ManagementEvent, Review, Service
+from . import lifecycle as support
 
 EXPIRY_WINDOW = timedelta(days=30)
 MONTHS = 12
@@ -51,7 +51,7 @@ def expiring_launch_approvals(now):
         .select_from(Service)
         .join(Review, Review.id == latest)
         .join(Review.checklist_version)
-        .where(Service.state.in_(("self_managed", "ops_managed")), expiring_soon)
+        .where(Service.state.in_(lifecycle.LIVE_STATES), expiring_soon)
     ).all()
     found = [Expiring(slug, name, review_id, approved_at + timedelta(days=days),
                       approved_at + timedelta(days=days) <= now)

@@ -2,23 +2,13 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from .. import checklists, reviews
 from ..audit import AuditAction, record
+from ..domain import reviews
+from ..domain.inputs import InvalidInput, is_http_link
+from ..domain.reviews import ReviewRefused
 from ..extensions import db
-from ..models import (
-    ANSWER_STATUSES,
-    Answer,
-    AuditEntry,
-    ChecklistVersion,
-    Decision,
-    Review,
-    utcnow,
-)
-from ..reviews import AnswerState, ReviewRefused
-from .common import InvalidInput, is_http_link
-from .facts import latest_facts
+from ..models import ANSWER_STATUSES, Answer, Decision, Review, utcnow
+from ..queries.reviews import answered_by_ids, review_status
 
 MAX_EVIDENCE = 20_000
 MAX_COMMENT = 20_000
@@ -40,18 +30,6 @@ class AnswerInput:
     link: str | None
 
 
-def current_versions(stages=("launch", "handoff")):
-    """The latest version of each checklist of `stages`, by title."""
-    rows = db.session.scalars(
-        select(ChecklistVersion).where(ChecklistVersion.stage.in_(stages))
-        .order_by(ChecklistVersion.checklist_id, ChecklistVersion.version.desc())
-    )
-    latest = {}
-    for row in rows:
-        latest.setdefault(row.checklist_id, row)
-    return sorted(latest.values(), key=lambda v: v.title)
-
-
 def start_review(service, checklist_version, *, actor):
     """A new draft review of `service` against exactly `checklist_version`."""
     if service.state == "retired":
@@ -64,10 +42,6 @@ def start_review(service, checklist_version, *, actor):
     record(AuditAction.REVIEW_START, actor=actor, subject=review, service=service.slug,
            checklist=checklist_version.checklist_id, version=checklist_version.version)
     return review
-
-
-def answer_states(review):
-    return {a.item_id: AnswerState(a.status, a.evidence, a.link) for a in review.answers}
 
 
 def validate_answers(content, posted):
@@ -122,15 +96,6 @@ def save_answers(review, posted, *, actor):
     return changed
 
 
-def check_results(review, now=None):
-    """{item id: CheckResult} of the review's automated checks against the latest facts."""
-    facts = latest_facts([review.service_id]).get(review.service_id, {})
-    latest = {name: (value, at) for name, (value, at, _source) in facts.items()}
-    results = checklists.evaluate_items(review.checklist_version.content, latest,
-                                        now or utcnow())
-    return {item["id"]: result for item, result in results}
-
-
 def submit_review(review, *, actor):
     """Send a review to the consultants.
 
@@ -138,29 +103,13 @@ def submit_review(review, *, actor):
         required check is one).
     """
     new_state = reviews.next_state(review.state, "submit")
-    blockers = reviews.blocking_items(review.checklist_version.content, answer_states(review),
-                                      check_results(review))
+    blockers = review_status(review).blockers
     if blockers:
-        raise SubmitRefused(blockers)
+        raise SubmitRefused(list(blockers))
     review.state = new_state
     review.submitted_at = utcnow()
     review.first_submitted_at = review.first_submitted_at or review.submitted_at
     record(AuditAction.REVIEW_SUBMIT, actor=actor, subject=review)
-
-
-def answered_by_ids(review):
-    """Everyone who ever saved an answer of `review`, not only the latest authors.
-
-    Read from the record, so overwriting a consultant's answer does not make them
-    eligible to approve.
-    """
-    savers = db.session.scalars(
-        select(AuditEntry.actor_id).where(
-            AuditEntry.subject_type == "review", AuditEntry.subject_id == str(review.id),
-            AuditEntry.action == str(AuditAction.REVIEW_SAVE),
-            AuditEntry.actor_id.is_not(None)).distinct())
-    current = {a.answered_by_id for a in review.answers if a.answered_by_id is not None}
-    return current | set(savers)
 
 
 def decide_review(review, *, actor, verdict, comment, item_comments):

@@ -1,9 +1,10 @@
-"""What all use cases share: the error for input a person must correct, and formats."""
+"""Input a person gives: the error for what they must correct, and the formats of slugs,
+emails, links and one-line names."""
 
 import re
 from urllib.parse import urlsplit
 
-from .. import checklists
+from . import checklists
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLUG_PATTERN = re.compile(checklists.SLUG_PATTERN)

@@ -2,9 +2,9 @@
 so several compose into one transaction and a failure rolls back all of them.
 """
 
+from ..domain.inputs import InvalidInput
 from .accounts import create_team, create_user, hash_password
-from .checklists import SyncResult, sync_checklists, synced_versions
-from .common import InvalidInput
+from .checklists import SyncResult, sync_checklists
 from .reviews import (
     AnswerInput,
     SubmitRefused,
@@ -30,6 +30,5 @@ __all__ = [
     "start_review",
     "submit_review",
     "sync_checklists",
-    "synced_versions",
     "withdraw_review",
 ]

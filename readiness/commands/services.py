@@ -4,9 +4,9 @@
 from sqlalchemy import select
 
 from ..audit import AuditAction, record
+from ..domain.inputs import SLUG_PATTERN, InvalidInput, is_http_link, single_line_name
 from ..extensions import db
 from ..models import Service
-from .common import SLUG_PATTERN, InvalidInput, is_http_link, single_line_name
 
 MAX_SLUG = 64
 MAX_NAME = 120

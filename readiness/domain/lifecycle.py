@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 STATES = ("development", "self_managed", "ops_managed", "retired")
+# Live: in production, with the gate open while its launch approval holds.
+LIVE_STATES = ("self_managed", "ops_managed")
 STATE_LABELS = {
     "development": "In development",
     "self_managed": "Self-managed",

@@ -8,12 +8,14 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from . import audit, checklists, lifecycle, operations
-from .extensions import db
-from .models import ROLES, Service, User
-from .operations import facts as fact_ops
-from .operations import lifecycle as lifecycle_ops
-from .operations import tokens as token_ops
+from .. import audit, commands
+from ..commands import facts as fact_ops
+from ..commands import tokens as token_ops
+from ..domain import checklists, lifecycle
+from ..extensions import db
+from ..models import ROLES, User
+from ..queries import lifecycle as situations
+from ..queries.checklists import synced_versions
 
 
 def register_commands(app):
@@ -55,7 +57,7 @@ def validate_command(paths):
     version). Exits 0 when every file is valid, 1 otherwise.
     """
     files = _discover_or_exit(_default_paths(paths))
-    loaded = checklists.load_all(files, operations.synced_versions())
+    loaded = checklists.load_all(files, synced_versions())
     errors = [error for file in loaded for error in file.errors]
     for error in errors:
         click.echo(str(error))
@@ -77,7 +79,7 @@ def sync_command(paths):
     already stored. Exits 1 if any file had an error.
     """
     files = _discover_or_exit(_default_paths(paths))
-    result = operations.sync_checklists(files)
+    result = commands.sync_checklists(files)
     db.session.commit()
     for version in result.added:
         click.echo(f"{version.checklist_id}: version {version.version} stored")
@@ -99,8 +101,8 @@ teams_group = AppGroup("teams", help="Manage feature teams.")
 def create_team_command(slug, name):
     """Add a feature team with the short id SLUG (lowercase letters, digits, '-')."""
     try:
-        operations.create_team(slug=slug, name=name)
-    except operations.InvalidInput as exc:
+        commands.create_team(slug=slug, name=name)
+    except commands.InvalidInput as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"Team {slug} created.")
@@ -128,9 +130,9 @@ def create_user_command(email, name, password, roles, teams):
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        operations.create_user(email=email, name=name, password=password, roles=roles,
+        commands.create_user(email=email, name=name, password=password, roles=roles,
                                team_slugs=teams)
-    except operations.InvalidInput as exc:
+    except commands.InvalidInput as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"User {email.strip().lower()} created.")
@@ -165,11 +167,11 @@ def gate_command(service):
     that approval has expired. Exits 0 when allowed, 1 when refused, 2 when
     there is no such service. Use it as a deploy step in CI.
     """
-    found = db.session.scalar(select(Service).where(Service.slug == service))
+    found = situations.gate(service)
     if found is None:
         click.echo(f"{service}: no such service", err=True)
         sys.exit(2)
-    decision = lifecycle_ops.gate_for(found)
+    decision = found.decision
     state = lifecycle.STATE_LABELS[found.state].lower()
     if decision.allowed:
         click.echo(f"{service}: allowed ({state})")
@@ -201,7 +203,7 @@ def create_token_command(email, name):
         raise click.ClickException(f"{email} is disabled")
     try:
         _, token = token_ops.create_token(user, name=name, actor=None)
-    except operations.InvalidInput as exc:
+    except commands.InvalidInput as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(token)

@@ -7,9 +7,15 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from ..audit import AuditAction, record
+from ..domain.inputs import (
+    EMAIL_PATTERN,
+    MIN_PASSWORD_LENGTH,
+    SLUG_PATTERN,
+    InvalidInput,
+    single_line_name,
+)
 from ..extensions import db
 from ..models import ROLES, Team, User
-from .common import EMAIL_PATTERN, MIN_PASSWORD_LENGTH, SLUG_PATTERN, InvalidInput, single_line_name
 
 MAX_PASSWORD_LENGTH = 1024
 

@@ -1,10 +1,12 @@
-"""Reading a facts payload: one fact or a list, every bad entry named by its index."""
+"""Telemetry facts as input: one fact or a list, every bad entry named by its index.
+
+The one validity rule for a reading, whoever brings it (the API, an import, a collector)."""
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from ..operations.common import has_control_characters
-from ..operations.facts import FactInput
+from .inputs import has_control_characters
 
 MAX_FACTS = 1000
 FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -14,6 +16,17 @@ MAX_SOURCE = 120
 # Clocks drift; an observation further ahead than this is a mistake, not telemetry.
 FUTURE_SLACK = timedelta(hours=1)
 MAX_ABS_VALUE = 1e15
+
+
+class FactInput(NamedTuple):
+    """A telemetry reading as validated, before it is stored."""
+
+    name: str
+    value: float
+    observed_at: datetime
+    source: str = ""
+
+
 new_fact = tuple.__new__  # FactInput(...) without NamedTuple's Python-level __new__
 
 

@@ -1,0 +1,130 @@
+"""Use cases for telemetry facts: storing readings, whoever brings them (the API, a
+collector), and refreshing the latest-reading table."""
+
+from operator import attrgetter
+
+from sqlalchemy import and_, func, select, true
+from sqlalchemy.exc import IntegrityError
+
+from ..audit import AuditAction, record
+from ..database import DIALECT_INSERT, PreparedInsert
+from ..domain.facts import FactInput
+from ..domain.inputs import InvalidInput
+from ..extensions import db
+from ..models import Fact, LatestFact, utcnow
+
+
+class FactsConflict(InvalidInput):
+    """Readings already stored with another value; `conflicts` lists the facts sent."""
+
+    def __init__(self, conflicts):
+        super().__init__(f"{len(conflicts)} fact(s) already recorded with another value")
+        self.conflicts = conflicts
+
+
+# Rows are written in this order, so two posts of overlapping facts lock them in the same
+# order and never deadlock each other (PostgreSQL; SQLite has one writer at a time).
+_LOCK_ORDER = attrgetter("name", "observed_at")
+_FACT_COLUMNS = ("service_id", "name", "value", "observed_at", "source", "recorded_at")
+# Readings already stored are skipped, and compared afterwards (see record_new_facts).
+_INSERT_FACTS = PreparedInsert(Fact.__table__, _FACT_COLUMNS,
+                               on_conflict=lambda insert: insert.on_conflict_do_nothing())
+_INSERT_NEW_FACTS = PreparedInsert(Fact.__table__, _FACT_COLUMNS)
+
+
+def _newer_reading_wins(insert):
+    """ON CONFLICT for latest_fact: a reading replaces the stored one only if newer."""
+    return insert.on_conflict_do_update(
+        index_elements=["service_id", "name"],
+        set_={"value": insert.excluded.value, "observed_at": insert.excluded.observed_at,
+              "source": insert.excluded.source},
+        where=LatestFact.__table__.c.observed_at < insert.excluded.observed_at)
+
+
+_KEEP_LATEST = PreparedInsert(
+    LatestFact.__table__, ("service_id", "name", "value", "observed_at", "source"),
+    on_conflict=_newer_reading_wins)
+
+
+def record_facts(service, facts, *, actor, now=None):
+    """Store the `facts` not yet stored for `service`; returns how many were new.
+
+    Idempotent per (name, observed_at): a reading stored before, by this call's sender or
+    another, is neither stored nor audited again, whatever the clock says. One audit entry
+    per call that stores anything.
+
+    :raise FactsConflict: if some were already stored with another value; then nothing
+        of this call is stored.
+    """
+    now = now or utcnow()
+    facts = sorted(facts, key=_LOCK_ORDER)
+    if not facts:
+        return 0
+    try:
+        # Facts are new as a rule: a plain INSERT, under a savepoint to come back to when
+        # some were stored before (an ON CONFLICT on every post costs a third more on
+        # PostgreSQL).
+        with db.session.begin_nested():
+            stored = _INSERT_NEW_FACTS.execute(db.session, len(facts), service_id=service.id,
+                                               recorded_at=now, **_by_field(facts))
+        new = facts
+    except IntegrityError:
+        with db.session.begin_nested():  # a conflict raised inside leaves nothing behind
+            new = _not_stored_yet(service.id, facts)
+            stored = _INSERT_FACTS.execute(db.session, len(new), service_id=service.id,
+                                           recorded_at=now, **_by_field(new))
+            if stored != len(new):
+                # Another request stored some of them meanwhile (the insert waited for it):
+                # the same values are fine, others are a conflict.
+                _not_stored_yet(service.id, new)
+    if stored:
+        newest = {fact.name: fact for fact in new}  # in lock order: each name's newest last
+        _KEEP_LATEST.execute(db.session, len(newest), service_id=service.id,
+                             **_by_field(list(newest.values())))
+        record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
+               names=sorted(newest))
+    return stored
+
+
+def _not_stored_yet(service_id, facts):
+    """The `facts` (in lock order) not stored for the service.
+
+    :raise FactsConflict: for those stored with another value.
+    """
+    stored = {(name, at): value for name, at, value in db.session.execute(
+        select(Fact.name, Fact.observed_at, Fact.value).where(
+            Fact.service_id == service_id, Fact.name.in_({f.name for f in facts}),
+            Fact.observed_at.between(min(f.observed_at for f in facts),
+                                     max(f.observed_at for f in facts))))}
+    conflicts = [f for f in facts if stored.get((f.name, f.observed_at), f.value) != f.value]
+    if conflicts:
+        raise FactsConflict(conflicts)
+    return [f for f in facts if (f.name, f.observed_at) not in stored]
+
+
+def _by_field(facts):
+    """{"name": (…), "value": (…), "observed_at": (…), "source": (…)} of FactInputs."""
+    return dict(zip(FactInput._fields, zip(*facts, strict=True), strict=True)) if facts \
+        else dict.fromkeys(FactInput._fields, ())
+
+
+def refresh_latest_facts():
+    """Bring the latest-reading table up to date with all stored facts; returns how many
+    of its rows were added or moved to a newer reading.
+
+    The ingest keeps it current. This is for readings stored without it: by app servers
+    of a version before it existed, still running during a rolling upgrade. Idempotent,
+    and it never replaces a reading with an older one. It changes no fact, so it adds no
+    audit entry (the facts were recorded when they arrived).
+    """
+    newest = (select(Fact.service_id, Fact.name, func.max(Fact.observed_at).label("at"))
+              .group_by(Fact.service_id, Fact.name).subquery())
+    readings = (select(Fact.service_id, Fact.name, Fact.value, Fact.observed_at, Fact.source)
+                .join(newest, and_(newest.c.service_id == Fact.service_id,
+                                   newest.c.name == Fact.name,
+                                   newest.c.at == Fact.observed_at))
+                .where(true()))  # SQLite: INSERT … SELECT … ON CONFLICT needs a WHERE
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name](LatestFact.__table__)
+    upsert = _newer_reading_wins(insert.from_select(
+        ["service_id", "name", "value", "observed_at", "source"], readings))
+    return len(db.session.execute(upsert.returning(LatestFact.__table__.c.name)).all())

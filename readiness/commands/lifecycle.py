@@ -1,0 +1,78 @@
+"""Use cases for who supports a service: launch, handoff, handback, retire. The rules
+live in domain.lifecycle; what the guards look at is read by queries.lifecycle."""
+
+from datetime import date
+
+from ..audit import AuditAction, record
+from ..domain import lifecycle as domain_lifecycle
+from ..domain.inputs import InvalidInput
+from ..extensions import db
+from ..models import ManagementEvent, utcnow
+from ..queries.checklists import handoff_item_titles
+from ..queries.facts import latest_facts
+from ..queries.lifecycle import failing_handback_items, situation
+
+MAX_REASON = 20_000
+ACTIONS = {
+    "launch": AuditAction.SERVICE_LAUNCH,
+    "handoff": AuditAction.SERVICE_HANDOFF,
+    "handback": AuditAction.SERVICE_HANDBACK,
+    "retire": AuditAction.SERVICE_RETIRE,
+}
+
+
+class TransitionRefused(Exception):
+    """A lifecycle transition that its guards refuse; `missing` says what it needs."""
+
+    def __init__(self, transition, missing):
+        self.transition = transition
+        self.missing = list(missing)
+        super().__init__(f"Cannot {transition}: needs " + "; ".join(self.missing) + ".")
+
+
+def transition(service, kind, *, actor, reason="", return_conditions="", return_items=(),
+               target_date=None, now=None):
+    """Move `service` by the transition `kind`, recording a management event.
+
+    :raise TransitionRefused: naming everything missing; nothing changes then.
+    :raise InvalidInput: for a reason that is too long or a target date in the past.
+    """
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON or len(return_conditions or "") > MAX_REASON:
+        raise InvalidInput(f"Keep it under {MAX_REASON:,} characters.", field="reason")
+    if target_date is not None and target_date < now.date():
+        raise InvalidInput("The target date is in the past.", field="target_date")
+    unknown = set(return_items) - set(handoff_item_titles())
+    if unknown:
+        raise InvalidInput(f"Not items of the handoff checklist: {', '.join(sorted(unknown))}.",
+                           field="return_items")
+    found = situation(service, actor, reason, now)
+    outcome = domain_lifecycle.check(kind, found)
+    if not outcome.allowed:
+        raise TransitionRefused(kind, outcome.missing)
+    evidence = {"launch": found.launch_approval, "handoff": found.handoff_approval}.get(kind)
+    event = ManagementEvent(
+        service=service, kind=kind, from_state=service.state, to_state=outcome.to_state,
+        actor=actor, reason=reason, review_id=evidence.review_id if evidence else None,
+        created_at=now,
+    )
+    if kind == "handback":
+        facts = latest_facts([service.id]).get(service.id, {})
+        event.facts = {name: {"value": value, "observed_at": observed.isoformat(),
+                              "source": source}
+                       for name, (value, observed, source) in facts.items()}
+        event.failing_items = [
+            {"item": item["id"], "title": item["title"], "detail": result.describe()}
+            for item, result in failing_handback_items(facts, now)]
+        event.return_conditions = (return_conditions or "").strip()
+        event.return_items = list(return_items)
+        event.target_date = target_date
+    db.session.add(event)
+    service.state = outcome.to_state
+    record(ACTIONS[kind], actor=actor, subject=service, from_state=event.from_state,
+           to_state=event.to_state, reason=reason, review=event.review_id,
+           return_conditions=event.return_conditions or None,
+           return_items=event.return_items or None,
+           target_date=target_date.isoformat() if isinstance(target_date, date) else None)
+    return event

@@ -1,0 +1,46 @@
+"""What a review's page, the API and the export show of it: answers, automated checks,
+progress and blockers, and who answered it."""
+
+from sqlalchemy import select
+
+from ..audit import AuditAction
+from ..domain import checklists, reviews
+from ..domain.reviews import AnswerState
+from ..extensions import db
+from ..models import AuditEntry, utcnow
+from .facts import latest_facts, latest_values
+
+
+def answer_states(review):
+    return {a.item_id: AnswerState(a.status, a.evidence, a.link) for a in review.answers}
+
+
+def check_results(review, now=None):
+    """{item id: CheckResult} of the review's automated checks against the latest facts."""
+    facts = latest_facts([review.service_id]).get(review.service_id, {})
+    results = checklists.evaluate_items(review.checklist_version.content,
+                                        latest_values(facts), now or utcnow())
+    return {item["id"]: result for item, result in results}
+
+
+def review_status(review, now=None):
+    """The review's reviews.Status: progress and blockers, automated checks included.
+
+    The one loader behind the review page, the API and the Markdown export."""
+    return reviews.status(review.checklist_version.content, answer_states(review),
+                          check_results(review, now))
+
+
+def answered_by_ids(review):
+    """Everyone who ever saved an answer of `review`, not only the latest authors.
+
+    Read from the record, so overwriting a consultant's answer does not make them
+    eligible to approve.
+    """
+    savers = db.session.scalars(
+        select(AuditEntry.actor_id).where(
+            AuditEntry.subject_type == "review", AuditEntry.subject_id == str(review.id),
+            AuditEntry.action == str(AuditAction.REVIEW_SAVE),
+            AuditEntry.actor_id.is_not(None)).distinct())
+    current = {a.answered_by_id for a in review.answers if a.answered_by_id is not None}
+    return current | set(savers)

@@ -113,7 +113,8 @@ class PreparedInsert:
     Values come by column: a sequence with one value per row, or one value for every row.
     Each goes through its column type's bind processor, as SQLAlchemy would store it;
     SQLAlchemy's per-row parameter handling, which costs more than the insert itself for
-    a thousand small rows, is skipped. `on_conflict(insert)` may add an ON CONFLICT
+    a thousand small rows, is skipped; the engine's cursor events still fire, so statement
+    counters see it. `on_conflict(insert)` may add an ON CONFLICT
     clause (SQLite and PostgreSQL spell it alike); it gets the dialect's insert().
     """
 
@@ -151,8 +152,13 @@ class PreparedInsert:
             dict(zip(order, row, strict=True)) for row in rows]
         driver_connection = connection.connection.driver_connection
         cursor = connection.connection.cursor()
+        events = connection.dispatch
+        if events.before_cursor_execute:  # listeners (statement counters, tracing) see it
+            events.before_cursor_execute(connection, cursor, sql, parameters, None, True)
         try:
             cursor.executemany(sql, parameters)
+            if events.after_cursor_execute:
+                events.after_cursor_execute(connection, cursor, sql, parameters, None, True)
             return cursor.rowcount
         except dialect.loaded_dbapi.Error as error:
             raise driver_error(error, dialect, sql, parameters, driver_connection, cursor,

@@ -137,6 +137,24 @@ def fresh_database(tmp_path, name):
     return f"sqlite:///{tmp_path / name}"
 
 
+def test_the_counter_sees_the_bulk_insert_of_facts(app):
+    """Statements run straight on the driver are counted like any other."""
+    from readiness.commands.facts import record_facts
+    from readiness.domain.facts import FactInput
+
+    from ..factories import make_service
+
+    service = make_service()
+    db.session.flush()
+    readings = [FactInput("pages_per_week", n, utcnow() - timedelta(hours=n))
+                for n in range(1, 4)]
+    with counting() as statements:
+        record_facts(service, readings, actor=None)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO FACT ")]
+    assert len(inserts) == 1
+    assert any(s.lstrip().upper().startswith("INSERT INTO LATEST_FACT") for s in statements)
+
+
 def test_every_page_takes_the_same_number_of_statements(make_app, tmp_path):
     few = statement_counts(make_app, 100, fresh_database(tmp_path, "few.sqlite"))
     many = statement_counts(make_app, 2000, fresh_database(tmp_path, "many.sqlite"))

@@ -3,10 +3,11 @@
 import secrets
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.security import generate_password_hash
 
 from ..audit import AuditAction, record
+from ..domain import sign_in as sign_in_rules
 from ..domain.inputs import (
     EMAIL_PATTERN,
     MIN_PASSWORD_LENGTH,
@@ -15,7 +16,7 @@ from ..domain.inputs import (
     single_line_name,
 )
 from ..extensions import db
-from ..models import ROLES, Team, User
+from ..models import ROLES, LoginAttempt, Team, User, utcnow
 
 MAX_PASSWORD_LENGTH = 1024
 
@@ -150,6 +151,29 @@ def update_team(team, *, actor, name, member_ids):
         record(AuditAction.TEAM_UPDATE, actor=actor, subject=team, **changes)
     db.session.flush()
     return changes
+
+
+def sign_in(user):
+    """`user` signed in (their password was right): the session's nonce, and the record."""
+    if not user.session_nonce:
+        rotate_session_nonce(user)
+    record(AuditAction.USER_LOGIN, actor=user, subject=user)
+    db.session.flush()
+
+
+def sign_out(user):
+    """End every session of `user`, and say so in the record."""
+    rotate_session_nonce(user)
+    record(AuditAction.USER_LOGOUT, actor=user, subject=user)
+    db.session.flush()
+
+
+def note_failed_sign_in(address):
+    """Count a failed sign-in from `address` for the throttle; forget old ones."""
+    db.session.add(LoginAttempt(address=address))
+    db.session.execute(delete(LoginAttempt).where(
+        LoginAttempt.attempted_at < utcnow() - sign_in_rules.KEPT_FOR))
+    db.session.flush()
 
 
 def rotate_session_nonce(user):

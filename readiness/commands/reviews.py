@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from ..audit import AuditAction, record
-from ..domain import reviews
+from ..domain import permissions, reviews
 from ..domain.inputs import InvalidInput, is_http_link
 from ..domain.reviews import ReviewRefused
 from ..extensions import db
@@ -127,8 +127,7 @@ def decide_review(review, *, actor, verdict, comment, item_comments):
     if len(comment) > MAX_COMMENT or any(len(v) > MAX_COMMENT for v in item_comments.values()):
         raise InvalidInput(f"Comments are limited to {MAX_COMMENT:,} characters.")
     if verdict == "approve" and actor.id in answered_by_ids(review):
-        raise ReviewRefused("You answered items of this review, so another consultant must "
-                            "approve it (separation of duties).")
+        raise ReviewRefused(permissions.SEPARATION_OF_DUTIES)
     if verdict == "request_changes" and not (comment or item_comments):
         raise InvalidInput("Say what needs to change: write a comment.")
     decision = Decision(review=review, consultant=actor, verdict=verdict, comment=comment,

@@ -23,6 +23,7 @@ class Chart:
     description: str
     unit: str
     bars: list
+    axis: str = "Label"  # what the bars are, for the table of numbers
     width: int = WIDTH
     height: int = HEIGHT
     baseline: float = HEIGHT - BOTTOM
@@ -32,7 +33,7 @@ class Chart:
         return all(bar.value in (None, 0) for bar in self.bars)
 
 
-def bar_chart(title, description, points, unit="", decimals=0):
+def bar_chart(title, description, points, unit="", decimals=0, axis="Label"):
     """A chart of `points` ((label, value or None), …): bars scaled to the largest value."""
     largest = max((v for _, v in points if v is not None), default=0) or 1
     plot_height = HEIGHT - TOP - BOTTOM
@@ -43,4 +44,4 @@ def bar_chart(title, description, points, unit="", decimals=0):
         shown = "no data" if value is None else f"{value:.{decimals}f}"
         bars.append(Bar(label, value, shown, LEFT + index * slot + slot * 0.15,
                         HEIGHT - BOTTOM - height, slot * 0.7, height))
-    return Chart(title, description, unit, bars)
+    return Chart(title, description, unit, bars, axis=axis)

@@ -59,9 +59,20 @@ def can_decide_review(user, review) -> bool:
     return is_signed_in(user) and user.is_consultant and review.state == "submitted"
 
 
+SEPARATION_OF_DUTIES = ("You answered items of this review, so another consultant must "
+                        "approve it (separation of duties).")
+
+
 def can_approve_review(user, review, answered_by_ids) -> bool:
     """Separation of duties: a consultant who answered items of a review cannot approve it."""
     return can_decide_review(user, review) and user.id not in answered_by_ids
+
+
+def approval_refusal(user, review, answered_by_ids) -> str | None:
+    """Why a consultant who may decide `review` may not approve it, or None."""
+    if can_decide_review(user, review) and user.id in answered_by_ids:
+        return SEPARATION_OF_DUTIES
+    return None
 
 
 def can_change_support(user) -> bool:
@@ -81,6 +92,12 @@ def can_push_facts(*, is_ops_lead: bool, is_admin: bool, in_owning_team: bool) -
     Takes the token user's rights as read by the API's one statement (api.views), not a
     loaded user: monitors push often."""
     return is_ops_lead or is_admin or in_owning_team
+
+
+def can_push_facts_for_every_service(user) -> bool:
+    """An ops lead's or admin's token pushes facts for any service, not only their teams'."""
+    return is_signed_in(user) and can_push_facts(is_ops_lead=user.is_ops_lead,
+                                                 is_admin=user.is_admin, in_owning_team=False)
 
 
 def can_revoke_token(user, token) -> bool:

@@ -137,12 +137,14 @@ def build(now):
         "charts": [
             charts.bar_chart("Services by state", "How many services are in each state.",
                              [(lifecycle.STATE_LABELS[s], n) for s, n in states.items()],
-                             unit="services"),
+                             unit="services", axis="State"),
             charts.bar_chart("Handbacks per month",
                              "Services handed back to their teams, last 12 months.",
-                             handbacks_per_month(now), unit="handbacks"),
+                             handbacks_per_month(now), unit="handbacks",
+                             axis="Month"),
             charts.bar_chart("Median review cycle time",
                              "Days from first submission to approval, by month of approval.",
-                             median_cycle_days_per_month(now), unit="days", decimals=1),
+                             median_cycle_days_per_month(now), unit="days", decimals=1,
+                             axis="Month"),
         ],
     }

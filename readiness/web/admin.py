@@ -174,6 +174,7 @@ def new_user():
             flash(f"{user.name} ({user.email}) can now sign in.", "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None,
+                           min_password_length=MIN_PASSWORD_LENGTH,
                            role_hints=ROLE_HINTS, section="users"), status_for(form)
 
 
@@ -206,6 +207,7 @@ def edit_user(user_id):
             flash(edit_user_message(user, changes, bool(new_password), is_self), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user, is_self=is_self,
+                           min_password_length=MIN_PASSWORD_LENGTH,
                            role_hints=ROLE_HINTS, section="users"), status_for(form)
 
 

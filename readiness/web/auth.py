@@ -7,26 +7,21 @@ sign-ins are counted per client address in the database: after
 has passed.
 """
 
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import delete, func, select
-from werkzeug.security import check_password_hash
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from ..audit import AuditAction, record
 from ..commands import accounts
+from ..domain.sign_in import ATTEMPTS_PER_WINDOW
 from ..extensions import db, login_manager
-from ..models import LoginAttempt, User, utcnow
+from ..queries.accounts import session_user, sign_in_wait, user_with_password
 from . import carry
 
 bp = Blueprint("auth", __name__)
-
-LOGIN_ATTEMPTS_PER_MINUTE = 10
 
 
 class LoginForm(FlaskForm):
@@ -37,13 +32,7 @@ class LoginForm(FlaskForm):
 
 @login_manager.user_loader
 def load_user(session_id):
-    user_id, _, nonce = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.is_disabled or user.session_nonce != nonce:
-        return None
-    return user
+    return session_user(session_id)
 
 
 @login_manager.unauthorized_handler
@@ -82,19 +71,6 @@ def client_address():
     return request.remote_addr or "unknown"
 
 
-def seconds_until_allowed():
-    """0 when this address may try to sign in, else how long it must wait."""
-    window_start = utcnow() - timedelta(minutes=1)
-    attempts = db.session.execute(
-        select(func.count(), func.min(LoginAttempt.attempted_at)).where(
-            LoginAttempt.address == client_address(), LoginAttempt.attempted_at > window_start)
-    ).one()
-    limit = current_app.config.get("LOGIN_ATTEMPTS_PER_MINUTE", LOGIN_ATTEMPTS_PER_MINUTE)
-    if attempts[0] < limit:
-        return 0
-    return max(1, int((attempts[1] - window_start).total_seconds()) + 1)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm(next=request.args.get("next", ""))
@@ -102,7 +78,8 @@ def login():
     carried_endpoint = request.form.get("carried_endpoint", "")
     if request.method == "GET":
         return render_template("auth/login.html", form=form)
-    wait = seconds_until_allowed()
+    wait = sign_in_wait(client_address(), current_app.config.get(
+        "LOGIN_ATTEMPTS_PER_MINUTE", ATTEMPTS_PER_WINDOW))
     if wait:
         message = (f"Too many failed sign-ins from your address. "
                    f"Try again in {wait} seconds.")
@@ -111,19 +88,14 @@ def login():
     if not form.validate():
         return render_template("auth/login.html", form=form, carried=carried,
                                carried_endpoint=carried_endpoint), 422
-    user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
-    if user is None or user.is_disabled or not check_password_hash(user.password_hash,
-                                                                  form.password.data):
-        db.session.add(LoginAttempt(address=client_address()))
-        db.session.execute(delete(LoginAttempt).where(
-            LoginAttempt.attempted_at < utcnow() - timedelta(days=1)))
+    user = user_with_password(form.email.data, form.password.data)
+    if user is None:
+        accounts.note_failed_sign_in(client_address())
         db.session.commit()
         form.password.errors.append("That email and password do not match an account.")
         return render_template("auth/login.html", form=form, carried=carried,
                                carried_endpoint=carried_endpoint), 422
-    if not user.session_nonce:
-        accounts.rotate_session_nonce(user)
-    record(AuditAction.USER_LOGIN, actor=user, subject=user)
+    accounts.sign_in(user)
     db.session.commit()
     login_user(user)
     view_args = carry.match(carried_endpoint, form.next.data or "") if carried else None
@@ -138,8 +110,7 @@ def login():
 @login_required
 def logout():
     user = current_user._get_current_object()
-    accounts.rotate_session_nonce(user)
-    record(AuditAction.USER_LOGOUT, actor=user, subject=user)
+    accounts.sign_out(user)
     db.session.commit()
     logout_user()
     flash("You are signed out.", "info")

@@ -18,6 +18,8 @@ def render_profile(new_token=None, error=None, name="", status=200):
     rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
                               .order_by(ApiToken.created_at.desc())).all()
     return render_template("profile/show.html", tokens=rows, new_token=new_token,
+                           pushes_for_every_service=permissions
+                           .can_push_facts_for_every_service(current_user),
                            error=error, name=name), status
 
 

@@ -125,11 +125,13 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
         "decide": permissions.can_decide_review(user, review),
         "approve": permissions.can_approve_review(user, review, answered),
     }
+    approval_refusal = permissions.approval_refusal(user, review, answered)
     return render_template(
         "reviews/show.html", review=review, service=review.service,
         checklist=content,
         items=item_views(review, formdata, errors, blockers, checks, is_conflict),
         sections=content["sections"], done=done, total=total, allowed=allowed,
+        approval_refusal=approval_refusal,
         blockers=blockers or [], statuses=ANSWER_STATUSES, status_labels=STATUS_LABELS,
         decision_form=decision_form or {}, is_form_refilled=formdata is not None,
         # The version the person's typing is based on: what they last saw.

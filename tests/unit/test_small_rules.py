@@ -1,0 +1,71 @@
+"""Small pure rules as tables: the sign-in throttle, bar charts, input formats, Markdown."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from readiness.domain import charts, sign_in
+from readiness.domain.inputs import InvalidInput, is_http_link, single_line_name
+from readiness.markdown import render
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("failures", "oldest_seconds_ago", "wait"), [
+    (0, None, 0), (9, 30, 0), (10, 30, 31), (10, 59.5, 1), (25, 1, 60), (10, 0, 61)])
+def test_the_sign_in_throttle(failures, oldest_seconds_ago, wait):
+    oldest = None if oldest_seconds_ago is None else NOW - timedelta(seconds=oldest_seconds_ago)
+    assert sign_in.seconds_to_wait(failures, oldest, NOW) == wait
+
+
+def test_the_throttle_limit_is_a_parameter():
+    assert sign_in.seconds_to_wait(3, NOW, NOW, limit=3) == 61
+    assert sign_in.seconds_to_wait(2, NOW, NOW, limit=3) == 0
+
+
+def test_bars_are_scaled_to_the_largest_value_and_name_their_axis():
+    chart = charts.bar_chart("T", "D", [("a", 2), ("b", 4), ("c", None)], unit="x",
+                             axis="Month")
+    heights = [bar.height for bar in chart.bars]
+    plot = charts.HEIGHT - charts.TOP - charts.BOTTOM
+    assert heights == [plot / 2, plot, 0]
+    assert [bar.shown for bar in chart.bars] == ["2", "4", "no data"]
+    assert chart.axis == "Month" and not chart.is_empty
+    assert charts.bar_chart("T", "D", [("a", 0), ("b", None)]).is_empty
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://example.com/runbook", True), ("http://example.com", True),
+    ("ftp://example.com", False), ("javascript:alert(1)", False), ("https://", False),
+    ("https://exa mple.com", False), ("https://example.com/\n", False),
+    ("https://example.com/<script>", False), ("http://[oops", False), ("", False)])
+def test_links(url, ok):
+    assert is_http_link(url) is ok
+
+
+@pytest.mark.parametrize(("name", "error"), [
+    ("  Checkout  ", None), ("", "needs a name"), ("a\nb", "one line"), ("a\tb", "one line"),
+    ("x" * 121, "too long")])
+def test_one_line_names(name, error):
+    if error is None:
+        assert single_line_name(name, "a service") == name.strip()
+    else:
+        with pytest.raises(InvalidInput, match=error):
+            single_line_name(name, "a service")
+
+
+@pytest.mark.parametrize(("text", "present", "absent"), [
+    ("**bold**", "<strong>bold</strong>", None),
+    ("<script>alert(1)</script>", "&lt;script&gt;", "<script>"),
+    ("[x](javascript:alert(1))", None, "javascript:"),
+    ("[x](https://example.com)", 'rel="noopener noreferrer nofollow"', None),
+    ("```\nrate(x[5m]) > 0.01 && p99 < 800ms\n```", "&amp;&amp;", None),
+    ('<img src=x onerror="alert(1)">', None, "<img"),
+    ("", "", None),
+])
+def test_markdown_is_rendered_and_sanitised(text, present, absent):
+    html = str(render(text))
+    if present is not None:
+        assert present in html
+    if absent is not None:
+        assert absent not in html

@@ -28,11 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .domain.lifecycle import STATES as SERVICE_STATES
+from .domain.reviews import ANSWER_STATUSES, REVIEW_STATES
 from .extensions import db
 
-SERVICE_STATES = ("development", "self_managed", "ops_managed", "retired")
-REVIEW_STATES = ("draft", "submitted", "changes_requested", "approved", "withdrawn")
-ANSWER_STATUSES = ("met", "not_met", "not_applicable")
 VERDICTS = ("approve", "request_changes")
 EVENT_KINDS = ("launch", "handoff", "handback", "retire")
 STAGES = ("launch", "handoff", "handback")
@@ -98,7 +97,7 @@ class UTCDateTime(TypeDecorator):
 
 
 def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
-    quoted = ", ".join(f"'{v}'" for v in values)
+    quoted = ", ".join(f"'{v!s}'" for v in values)
     return CheckConstraint(f"{column} IN ({quoted})", name=f"{column}_valid")
 
 

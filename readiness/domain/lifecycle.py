@@ -12,16 +12,32 @@ and gets back an `Outcome` that names everything missing, or the new state.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-STATES = ("development", "self_managed", "ops_managed", "retired")
-# Live: in production, with the gate open while its launch approval holds.
-LIVE_STATES = ("self_managed", "ops_managed")
-STATE_LABELS = {
-    "development": "In development",
-    "self_managed": "Self-managed",
-    "ops_managed": "Ops-managed",
-    "retired": "Retired",
+
+class State(StrEnum):
+    """Who supports a service; stored as its value, shown as its label."""
+
+    DEVELOPMENT = "development"
+    SELF_MANAGED = "self_managed"
+    OPS_MANAGED = "ops_managed"
+    RETIRED = "retired"
+
+    @property
+    def label(self):
+        return _STATE_LABELS[self]
+
+
+_STATE_LABELS = {
+    State.DEVELOPMENT: "In development",
+    State.SELF_MANAGED: "Self-managed",
+    State.OPS_MANAGED: "Ops-managed",
+    State.RETIRED: "Retired",
 }
+STATES = tuple(State)
+# Live: in production, with the gate open while its launch approval holds.
+LIVE_STATES = (State.SELF_MANAGED, State.OPS_MANAGED)
+STATE_LABELS = {state.value: state.label for state in State}
 TRANSITION_LABELS = {
     "launch": "Launch",
     "handoff": "Hand off to Ops",

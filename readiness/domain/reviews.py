@@ -2,10 +2,34 @@
 and the content hash a sign-off stores."""
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .checklists import is_required, items_of
 from .hashing import content_hash
 
+
+class ReviewState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    WITHDRAWN = "withdrawn"
+
+
+class AnswerStatus(StrEnum):
+    """A team's answer to an item; stored as its value, shown as its label."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    NOT_APPLICABLE = "not_applicable"
+
+    @property
+    def label(self):
+        return {"met": "Met", "not_met": "Not met", "not_applicable": "Not applicable"}[self]
+
+
+REVIEW_STATES = tuple(ReviewState)
+ANSWER_STATUSES = tuple(AnswerStatus)
 # Checklists of these stages are reviewed; handback criteria are checked automatically.
 REVIEWED_STAGES = ("launch", "handoff")
 
@@ -23,7 +47,7 @@ ACTION_WORDS = {
     "request_changes": "sent back for changes",
     "withdraw": "withdrawn",
 }
-STATUS_LABELS = {"met": "Met", "not_met": "Not met", "not_applicable": "Not applicable"}
+STATUS_LABELS = {status.value: status.label for status in AnswerStatus}
 
 
 class ReviewRefused(Exception):

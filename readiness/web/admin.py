@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -27,7 +27,7 @@ from ..domain.permissions import can_manage_accounts
 from ..extensions import db
 from ..models import ChecklistVersion, Service, Team, User, team_membership
 from ..queries.checklists import current_versions, synced_versions
-from .errors import require
+from .errors import found, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -129,16 +129,14 @@ def user_choices():
 def load_user(user_id):
     user = db.session.scalar(
         select(User).where(User.id == user_id).options(selectinload(User.teams)))
-    if user is None:
-        abort(404, "There is no such user.")
+    found(user, "user")
     return user
 
 
 def load_team(team_id):
     team = db.session.scalar(
         select(Team).where(Team.id == team_id).options(selectinload(Team.members)))
-    if team is None:
-        abort(404, "There is no such team.")
+    found(team, "team")
     return team
 
 

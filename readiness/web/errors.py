@@ -27,6 +27,13 @@ def require(allowed, message="You are not allowed to do that."):
 MAX_ID = 2**31 - 1
 
 
+def found(thing, what):
+    """`thing`, or a 404 page saying there is no such `what` (e.g. "service")."""
+    if thing is None:
+        abort(404, f"There is no such {what}.")
+    return thing
+
+
 class IdConverter(IntegerConverter):
     """`<int:…>` in URLs, bounded to what the databases store: larger ids are a 404,
     not an overflow."""

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from ..queries import lifecycle as situations
 from ..queries.checklists import handoff_item_titles
 from ..queries.facts import latest_facts
 from . import carry
-from .errors import require
+from .errors import found, require
 
 bp = Blueprint("lifecycle", __name__)
 
@@ -29,9 +29,7 @@ DONE = {
 
 
 def load_service(slug):
-    service = db.session.scalar(select(Service).where(Service.slug == slug))
-    if service is None:
-        abort(404, "There is no such service.")
+    service = found(db.session.scalar(select(Service).where(Service.slug == slug)), "service")
     return service
 
 

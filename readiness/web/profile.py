@@ -1,6 +1,6 @@
 """Your profile: who you are, and your API tokens (made, shown once, revoked)."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -9,7 +9,7 @@ from ..domain import permissions
 from ..domain.inputs import InvalidInput
 from ..extensions import db
 from ..models import ApiToken
-from .errors import MAX_ID, require
+from .errors import MAX_ID, found, require
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
@@ -47,9 +47,7 @@ def create_token():
 @bp.post("/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id):
-    token = db.session.get(ApiToken, token_id) if token_id <= MAX_ID else None
-    if token is None:
-        abort(404, "There is no such token.")
+    token = found(db.session.get(ApiToken, token_id) if token_id <= MAX_ID else None, "token")
     require(permissions.can_revoke_token(current_user, token),
             "Only the token's owner or an admin can revoke it.")
     token_ops.revoke_token(token, actor=current_user)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -19,7 +19,7 @@ from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Servic
 from ..queries.checklists import current_versions
 from ..queries.reviews import answered_by_ids, review_status
 from . import carry
-from .errors import MAX_ID, require
+from .errors import MAX_ID, found, require
 from .review_export import export_markdown
 
 bp = Blueprint("reviews", __name__)
@@ -42,9 +42,7 @@ def load_review(review_id, for_update=False):
             selectinload(Review.checklist_version),
         )
     )
-    if review is None:
-        abort(404, "There is no such review.")
-    return review
+    return found(review, "review")
 
 
 @dataclass
@@ -65,8 +63,11 @@ class ItemView:
 
 
 def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
-               is_conflict=False):
-    """Each item with the values to show: posted ones when re-showing a form, else saved."""
+               is_conflict=False, viewer_id=None):
+    """Each item with the values to show: posted ones when re-showing a form, else saved.
+
+    On a conflict, an item notes the answer saved meanwhile only where another person
+    saved one that differs from what was posted (browsers post line breaks as CRLF)."""
     saved = {a.item_id: a for a in review.answers}
     last_request = next((d for d in reversed(review.decisions)
                          if d.verdict == "request_changes"), None)
@@ -86,9 +87,9 @@ def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
             link = (answer.link or "") if answer else ""
         current = saved.get(item_id)
         meanwhile = None
-        if is_conflict and current is not None and (
-                current.status, current.evidence, current.link or "") != (status, evidence,
-                                                                          link):
+        if is_conflict and current is not None and current.answered_by_id != viewer_id and (
+                current.status, current.evidence, current.link or "") != (
+                status, evidence.replace("\r\n", "\n"), link.strip()):
             meanwhile = current
         views.append(ItemView(section["id"], item, status, evidence, link,
                               (errors or {}).get(item_id), blockers.get(item_id),
@@ -129,7 +130,8 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
     return render_template(
         "reviews/show.html", review=review, service=review.service,
         checklist=content,
-        items=item_views(review, formdata, errors, blockers, checks, is_conflict),
+        items=item_views(review, formdata, errors, blockers, checks, is_conflict,
+                         viewer_id=getattr(user, "id", None)),
         sections=content["sections"], done=done, total=total, allowed=allowed,
         approval_refusal=approval_refusal,
         blockers=blockers or [], statuses=ANSWER_STATUSES, status_labels=STATUS_LABELS,
@@ -149,9 +151,7 @@ def show(review_id):
 @bp.post("/services/<slug>/reviews")
 @login_required
 def start(slug):
-    service = db.session.scalar(select(Service).where(Service.slug == slug))
-    if service is None:
-        abort(404, "There is no such service.")
+    service = found(db.session.scalar(select(Service).where(Service.slug == slug)), "service")
     require(permissions.can_start_review(current_user, service),
             "Only members of the owning team can start a review of this service.")
     version_id = request.form.get("checklist_version_id", type=int)

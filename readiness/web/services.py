@@ -1,6 +1,6 @@
 """Services: list with search and filters, create, edit, the service page."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
@@ -18,7 +18,7 @@ from ..models import SERVICE_STATES, Review, Service, Team
 from ..queries.checklists import current_versions
 from ..queries.timeline import service_timeline
 from . import carry
-from .errors import require
+from .errors import found, require
 from .lifecycle import support_panel
 
 bp = Blueprint("services", __name__, url_prefix="/services")
@@ -89,9 +89,8 @@ def creatable_teams(user):
 
 
 def load_service_or_404(slug, *options):
-    service = db.session.scalar(select(Service).where(Service.slug == slug).options(*options))
-    if service is None:
-        abort(404, "There is no such service.")
+    service = found(db.session.scalar(select(Service).where(Service.slug == slug)
+                                      .options(*options)), "service")
     return service
 
 

@@ -52,6 +52,40 @@ def test_a_stale_save_is_refused_and_shows_the_other_persons_change(app, login, 
     assert db.session.scalar(select(Answer.evidence)) == "Bo: nine pages a week."
 
 
+def test_a_stale_save_notes_only_the_answers_another_person_changed(app, login, client):
+    """Bo saved multi-line answers (browsers post CRLF), then Ana changed one of them: Bo's
+    stale save notes only Ana's answer, not his own untouched ones."""
+    team = make_team()
+    make_user(email="ana@example.com", name="Ana", teams=[team])
+    bo = make_user(email="bo@example.com", name="Bo", teams=[team])
+    review = make_review(service=make_service(team=team),
+                         checklist_version=make_checklist_version())
+    db.session.commit()
+    login(bo)
+    typed = {"status-pager-load": "met", "evidence-pager-load": "Two pages.\r\nSee the board.",
+             "status-alert-runbooks": "met", "evidence-alert-runbooks": "Linked.\r\nAll of them.",
+             "link-alert-runbooks": "https://example.com/runbooks"}
+    version = int(re.search(r'name="version" value="(\d+)"',
+                            client.get(f"/reviews/{review.id}").get_data(as_text=True)).group(1))
+    saved = client.post(f"/reviews/{review.id}/answers", data={"version": version, **typed})
+    assert saved.status_code == 302
+    seen = int(re.search(r'name="version" value="(\d+)"',
+                         client.get(f"/reviews/{review.id}").get_data(as_text=True)).group(1))
+
+    ana = app.test_client()
+    ana.post("/login", data={"email": "ana@example.com", "password": "correct horse"})
+    assert ana.post(f"/reviews/{review.id}/answers", data={
+        "version": seen, "status-pager-load": "not_met",
+        "evidence-pager-load": "Ana: nine pages."}).status_code == 302
+
+    stale = client.post(f"/reviews/{review.id}/answers", data={
+        "version": seen, **typed, "evidence-alert-runbooks": "Linked.\r\nAll of them!"})
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 409
+    assert page.count("Saved meanwhile by") == 1
+    assert "Saved meanwhile by Ana" in page and "Ana: nine pages." in page
+
+
 WRITERS = 50
 
 

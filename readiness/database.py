@@ -58,6 +58,9 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # REPLACE deletes the row it replaces; with recursive triggers off, SQLite fires no
+    # DELETE trigger for that, and the audit record's append-only triggers would not see it.
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.close()
 
 

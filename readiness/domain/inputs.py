@@ -2,6 +2,7 @@
 emails, links and one-line names."""
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from . import checklists
@@ -39,8 +40,20 @@ def is_http_link(url):
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+# Characters that break a line or cannot be stored: C0/C1 controls, DEL, Unicode line and
+# paragraph separators, lone surrogates (no UTF-8 encoding exists for them).
+_NOT_ON_ONE_LINE = {"Cc", "Zl", "Zp", "Cs"}
+
+
 def has_control_characters(text):
-    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+    """True if `text` holds a character that does not belong in one line of text."""
+    return any(unicodedata.category(c) in _NOT_ON_ONE_LINE for c in text)
+
+
+def is_storable(text):
+    """False for text holding a NUL (PostgreSQL cannot store it) or a lone surrogate
+    (there is no UTF-8 for it); any other text can be stored."""
+    return "\x00" not in text and not any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def single_line_name(name, what, *, field="name", max_length=120):

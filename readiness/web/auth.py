@@ -16,6 +16,7 @@ from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from ..commands import accounts
+from ..domain.inputs import has_control_characters
 from ..domain.sign_in import ATTEMPTS_PER_WINDOW
 from ..extensions import db, login_manager
 from ..queries.accounts import session_user, sign_in_wait, user_with_password
@@ -59,7 +60,9 @@ def same_site_referrer():
 
 def safe_next(target):
     """`target` if it is a path on this site, else the home page."""
-    if target:
+    # Checked before urlsplit, which drops CR, LF and tabs: any control character in the
+    # raw value means "go home" (it could split the Location header).
+    if target and not has_control_characters(target):
         parts = urlsplit(target)
         if (not parts.scheme and not parts.netloc and target.startswith("/")
                 and not target.startswith(("//", "/\\"))):
@@ -76,7 +79,7 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     carried = carry.fields_from_login(request)
     carried_endpoint = request.form.get("carried_endpoint", "")
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # showing the page is never limited
         return render_template("auth/login.html", form=form)
     wait = sign_in_wait(client_address(), current_app.config.get(
         "LOGIN_ATTEMPTS_PER_MINUTE", ATTEMPTS_PER_WINDOW))

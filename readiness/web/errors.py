@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .. import problems
-from ..domain.inputs import InvalidInput
+from ..domain.inputs import InvalidInput, is_storable
 from ..extensions import db
 from ..faults import is_busy
 from . import carry
@@ -44,16 +44,18 @@ class IdConverter(IntegerConverter):
 
 
 def refuse_nul_characters():
-    """No text field may hold a NUL character (PostgreSQL cannot store one)."""
+    """No text field may hold a NUL character (PostgreSQL cannot store one) or a lone
+    surrogate (it has no UTF-8 encoding)."""
     texts = [request.path]
     sources = (request.args,) if request.method in ("GET", "HEAD") else (request.args,
                                                                          request.form)
     for values in sources:
         texts.extend(value for _, all_values in values.lists() for value in all_values)
     for value in texts:
-        if "\x00" in value:
-            abort(400, "The text sent contains a NUL character (\\0), which no field may "
-                       "hold. Remove it and send again.")
+        if not is_storable(value):
+            abort(400, "The text sent contains a NUL character (\\0) or a broken Unicode "
+                       "character (a lone surrogate), which no field may hold. Remove it "
+                       "and send again.")
 
 
 # No inline script or style anywhere: every page works under this policy.

@@ -212,7 +212,10 @@ def save(review_id):
         return render_review(load_review(review_id), formdata=request.form, status=503)
     flash(f"Saved ({len(changed)} item(s) changed)." if changed else "Nothing had changed.",
           "success")
+    # Back to the section saved, when it is one of the checklist's (never text copied as is).
     anchor = request.form.get("section", "")
+    if anchor not in {f"section-{s['id']}" for s in review.checklist_version.content["sections"]}:
+        anchor = ""
     return redirect(url_for("reviews.show", review_id=review.id, _anchor=anchor or None))
 
 

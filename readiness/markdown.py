@@ -18,6 +18,19 @@ URL_SCHEMES = {"http", "https", "mailto"}
 EXTENSIONS = ["fenced_code", "tables", "sane_lists"]
 
 
+def is_safe_link_target(target) -> bool:
+    """False for a link target a browser could read otherwise than it looks: a backslash
+    (browsers take `/\\evil.example` for `//evil.example`, another site) or a control
+    character. A correct URL percent-encodes both."""
+    return "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target)
+
+
+def _links_as_they_look(tag, attribute, value):
+    if attribute == "href" and not is_safe_link_target(value):
+        return None  # the link text stays, without the link
+    return value
+
+
 def render(text) -> Markup:
     """Safe HTML for the Markdown `text` (None or empty gives an empty string)."""
     if not text:
@@ -29,6 +42,7 @@ def render(text) -> Markup:
     converter.inlinePatterns.deregister("html")
     html = converter.convert(text)
     clean = nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
-                      link_rel="noopener noreferrer nofollow")
+                      link_rel="noopener noreferrer nofollow",
+                      attribute_filter=_links_as_they_look)
     # Safe: nh3 has sanitised it with the allow-list above.
     return Markup(clean)  # noqa: S704  # nosec B704

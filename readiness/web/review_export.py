@@ -10,6 +10,7 @@ import re
 
 from ..domain import checklists
 from ..domain.reviews import STATUS_LABELS
+from ..markdown import is_safe_link_target
 from ..queries.reviews import review_status
 
 # An inline link or image target, and a reference-style definition.
@@ -24,7 +25,7 @@ def inert(text):
 
     def defuse(match):
         target = match.group(2)
-        if not target or _SAFE_SCHEME.match(target):
+        if not target or (_SAFE_SCHEME.match(target) and is_safe_link_target(target)):
             return match.group(0)
         return match.group(1) + "#unsafe-link-removed"
 
@@ -66,6 +67,7 @@ def export_markdown(review):
                 lines += ["", quoted(answer.evidence)]
             if answer and answer.link:
                 lines += ["", f"Link: <{answer.link}>" if _SAFE_SCHEME.match(answer.link)
+                      and is_safe_link_target(answer.link)
                           else "Link: (removed: not an http(s) address)"]
     if review.decisions:
         lines += ["", "## Decisions"]

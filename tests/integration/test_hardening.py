@@ -81,3 +81,17 @@ def test_a_lone_surrogate_is_refused_not_a_500(app, client):
     assert db.session.scalar(select(func.count()).select_from(Fact)) == 0
     # Form and URL text arrives as UTF-8 bytes, which cannot hold a lone surrogate
     # (Werkzeug reads broken bytes as U+FFFD); JSON escapes are the way one gets in.
+
+
+def test_a_backslash_link_is_no_link_on_the_page_or_in_the_export(app, client, login):
+    team = make_team()
+    member = make_user(teams=[team])
+    review = make_review(service=make_service(team=team),
+                         checklist_version=make_checklist_version(), state="approved",
+                         answers=[("pager-load", "met", "See [the board](/\\evil.example).")])
+    login(member)
+    page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
+    assert "<a rel=\"noopener noreferrer nofollow\">the board</a>" in page
+    assert "evil.example" not in page
+    export = client.get(f"/reviews/{review.id}/export.md").get_data(as_text=True)
+    assert "[the board](#unsafe-link-removed)" in export

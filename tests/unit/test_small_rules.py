@@ -61,6 +61,9 @@ def test_one_line_names(name, error):
     ("[x](https://example.com)", 'rel="noopener noreferrer nofollow"', None),
     ("```\nrate(x[5m]) > 0.01 && p99 < 800ms\n```", "&amp;&amp;", None),
     ('<img src=x onerror="alert(1)">', None, "<img"),
+    ("[h](/\\evil.example)", ">h</a>", "href"),
+    ("[h](https://ok.example/a\\b)", ">h</a>", "href"),
+    ("[h](/reviews/3)", 'href="/reviews/3"', None),
     ("", "", None),
 ])
 def test_markdown_is_rendered_and_sanitised(text, present, absent):

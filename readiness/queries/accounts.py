@@ -1,19 +1,34 @@
 """Who is signing in: the account behind an email and password, a session's user, and
 how long an address must wait after failed sign-ins."""
 
+from functools import cache
+
+from flask import current_app
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import sign_in
 from ..extensions import db
 from ..models import LoginAttempt, User, utcnow
 
 
+@cache
+def _stand_in_hash(method):
+    """A hash of no one's password, made the way real ones are (see user_with_password)."""
+    return generate_password_hash("no one's password", method=method)
+
+
 def user_with_password(email, password):
-    """The enabled user with `email` whose password is `password`, or None."""
+    """The enabled user with `email` whose password is `password`, or None.
+
+    An unknown email costs the same password check as a known one, so the time an answer
+    takes does not tell whether an account exists."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or user.is_disabled or not check_password_hash(user.password_hash,
-                                                                  password):
+    if user is None:
+        check_password_hash(_stand_in_hash(current_app.config["PASSWORD_HASH_METHOD"]),
+                            password)
+        return None
+    if not check_password_hash(user.password_hash, password) or user.is_disabled:
         return None
     return user
 

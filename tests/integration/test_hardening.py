@@ -95,3 +95,28 @@ def test_a_backslash_link_is_no_link_on_the_page_or_in_the_export(app, client, l
     assert "evil.example" not in page
     export = client.get(f"/reviews/{review.id}/export.md").get_data(as_text=True)
     assert "[the board](#unsafe-link-removed)" in export
+
+
+def test_sign_in_takes_as_long_for_an_unknown_email_as_for_a_wrong_password(make_app):
+    """Timing must not tell whether an account exists (issue 18, finding 8): an unknown
+    email pays for a password check too. A costly hash makes the difference plain."""
+    import statistics
+    import time
+
+    app = make_app(PASSWORD_HASH_METHOD="pbkdf2:sha256:200000")
+    with app.app_context():
+        make_user(email="ana@example.com")
+        db.session.commit()
+    client = app.test_client()
+
+    def median_time(email):
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            response = client.post("/login", data={"email": email, "password": "wrong one"})
+            times.append(time.perf_counter() - started)
+            assert response.status_code == 422
+        return statistics.median(times)
+
+    known, unknown = median_time("ana@example.com"), median_time("nobody@example.com")
+    assert unknown >= 0.5 * known, (known, unknown)

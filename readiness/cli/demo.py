@@ -11,7 +11,7 @@ from .. import commands
 from ..commands import lifecycle as support
 from ..commands.facts import record_facts
 from ..commands.reviews import AnswerInput
-from ..domain import reviews
+from ..domain import checklists, reviews
 from ..domain.facts import FactInput
 from ..extensions import db
 from ..models import User, clock_at, utcnow
@@ -79,7 +79,7 @@ def load_demo(now=None):
         with at(started):
             r = commands.start_review(services[slug], version, actor=author)
             db.session.flush()
-            items = list(reviews.checklist_items(version.content))
+            items = list(checklists.items_of(version.content))
             answers = {}
             for index, (_, item) in enumerate(items):
                 if index >= len(items) - gaps:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from ..audit import AuditAction, record
-from ..domain import permissions, reviews
+from ..domain import checklists, permissions, reviews
 from ..domain.inputs import InvalidInput, is_http_link
 from ..domain.reviews import ReviewRefused
 from ..extensions import db
@@ -47,7 +47,7 @@ def start_review(service, checklist_version, *, actor):
 def validate_answers(content, posted):
     """Errors per item id for `posted` answers (item id -> AnswerInput); empty when fine."""
     errors = {}
-    known = {item["id"] for _, item in reviews.checklist_items(content)}
+    known = {item["id"] for _, item in checklists.items_of(content)}
     for item_id, answer in posted.items():
         if item_id not in known:
             errors[item_id] = "This item is not in the checklist."

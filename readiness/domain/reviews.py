@@ -81,7 +81,6 @@ class Blocker:
     reason: str
 
 
-checklist_items = items_of
 
 
 def blocker_for(item, answer, check=None):
@@ -117,7 +116,7 @@ def blocking_items(content, answers, checks=None):
     """
     checks = checks or {}
     blockers = []
-    for _, item in checklist_items(content):
+    for _, item in items_of(content):
         reason = blocker_for(item, answers.get(item["id"]), checks.get(item["id"]))
         if reason:
             blockers.append(Blocker(item["id"], item["title"], reason))
@@ -146,7 +145,7 @@ def status(content, answers, checks=None):
 def progress(content, answers, checks=None):
     """(done, total) over the required items."""
     checks = checks or {}
-    required = [item for _, item in checklist_items(content) if is_required(item)]
+    required = [item for _, item in items_of(content) if is_required(item)]
     done = sum(1 for item in required
                if blocker_for(item, answers.get(item["id"]), checks.get(item["id"])) is None)
     return done, len(required)

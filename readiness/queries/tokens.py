@@ -1,6 +1,6 @@
 """Finding the API token presented, with what authentication needs of its user."""
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, true
 
 from ..domain.tokens import digest, may_be_token
 from ..extensions import db
@@ -33,7 +33,7 @@ def _token_for_service():
                       team_membership.c.team_id == service.c.team_id)
                .exists().label("in_owning_team"))
     return (select(token, service, in_team)
-            .select_from(token.outerjoin(service, service.c.slug.is_not(None))))
+            .select_from(token.outerjoin(service, true())))
 
 
 TOKEN_FOR_SERVICE = _token_for_service()

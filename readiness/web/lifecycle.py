@@ -29,8 +29,7 @@ DONE = {
 
 
 def load_service(slug):
-    service = found(db.session.scalar(select(Service).where(Service.slug == slug)), "service")
-    return service
+    return found(db.session.scalar(select(Service).where(Service.slug == slug)), "service")
 
 
 ENDPOINTS = {"launch": "lifecycle.launch", "handoff": "lifecycle.hand_off",

@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import commands
 from ..commands.reviews import AnswerInput, validate_answers
-from ..domain import permissions, reviews
+from ..domain import checklists, permissions, reviews
 from ..domain.reviews import STATUS_LABELS, ReviewRefused
 from ..extensions import db
 from ..faults import is_busy
@@ -74,7 +74,7 @@ def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
     comments = last_request.item_comments if last_request else {}
     blockers = {b.item_id: b.reason for b in (blockers or [])}
     views = []
-    for section, item in reviews.checklist_items(review.checklist_version.content):
+    for section, item in checklists.items_of(review.checklist_version.content):
         item_id = item["id"]
         if formdata is not None:
             status = formdata.get(f"status-{item_id}") or None
@@ -101,7 +101,7 @@ def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
 def posted_answers(review, formdata):
     """AnswerInput per checklist item from the posted form."""
     answers = {}
-    for _, item in reviews.checklist_items(review.checklist_version.content):
+    for _, item in checklists.items_of(review.checklist_version.content):
         item_id = item["id"]
         if f"status-{item_id}" not in formdata and f"evidence-{item_id}" not in formdata:
             continue
@@ -244,7 +244,7 @@ def decide(review_id):
             "Only a consultant can decide a submitted review.")
     verdict = request.form.get("verdict", "")
     comment = request.form.get("comment", "")
-    known = {item["id"] for _, item in reviews.checklist_items(review.checklist_version.content)}
+    known = {item["id"] for _, item in checklists.items_of(review.checklist_version.content)}
     item_comments = {key[len("item-comment-"):]: value for key, value in request.form.items()
                      if key.startswith("item-comment-") and key[len("item-comment-"):] in known}
     try:

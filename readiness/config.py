@@ -11,6 +11,11 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "PASSWORD_HASH_METHOD": "scrypt",  # a hash method, not a password  # nosec B105
+    # SQLite: how long a write waits for another writer before the 503 "busy" answer.
+    # Well inside gunicorn's worker timeout (gunicorn.conf.py), so the app answers first.
+    "SQLITE_BUSY_TIMEOUT_MS": 10_000,
+    # How many entries each list of the dashboard shows before "All N …".
+    "DASHBOARD_SHOWN": 10,
 }
 
 
@@ -29,6 +34,12 @@ def load(app, test_config=None):
     if "SQLALCHEMY_ENGINE_OPTIONS" not in app.config:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
             app.config["SQLALCHEMY_DATABASE_URI"])
+    busy = os.environ.get("SQLITE_BUSY_TIMEOUT_MS")
+    if busy is not None and (test_config or {}).get("SQLITE_BUSY_TIMEOUT_MS") is None:
+        if not (busy.isascii() and busy.isdigit() and 0 <= int(busy) <= 25_000):
+            raise ValueError("SQLITE_BUSY_TIMEOUT_MS is milliseconds, from 0 to 25000 "
+                             "(below gunicorn's 30 s worker timeout)")
+        app.config["SQLITE_BUSY_TIMEOUT_MS"] = int(busy)
     if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"):
         app.config["SESSION_COOKIE_SECURE"] = True
     if not app.config.get("SECRET_KEY"):

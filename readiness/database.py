@@ -2,10 +2,11 @@
 
 import fcntl
 from contextlib import contextmanager
+from functools import partial
 from itertools import repeat
 from pathlib import Path
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,8 +14,6 @@ from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
 
-# How long a write waits for another to finish before giving up ("database is locked").
-BUSY_TIMEOUT_MS = 15_000
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 # Names the PostgreSQL advisory lock that lets one app server migrate at a time.
 MIGRATION_LOCK_KEY = 7_311_046_202
@@ -28,35 +27,51 @@ def configure_engine(app):
     then writes, could act on a stale read (a lost update) or fail when another write
     got in between; a write request that holds the lock from its first read cannot.
     """
+    busy_timeout_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", partial(_sqlite_pragmas, busy_timeout_ms))
             event.listen(engine, "begin", _sqlite_begin)
 
 
 def _is_write_request():
-    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    return (has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+            and not g.get("_only_reads"))
+
+
+def only_reads_from_now():
+    """The rest of this request reads only (its write was refused; the page that says so
+    must not wait for the write lock again)."""
+    g._only_reads = True
 
 
 def _sqlite_begin(connection):
     # Straight to the driver: this runs for every transaction, and SQLAlchemy's statement
     # machinery would cost more than the BEGIN itself. Errors ("database is locked")
     # still come out as SQLAlchemy's, as from any other statement.
+    # A database that takes no changes (read-only) refuses BEGIN IMMEDIATE: the request
+    # still reads, and its first write fails as any write would (faults.takes_no_changes).
     sql = "BEGIN IMMEDIATE" if _is_write_request() else "BEGIN"
     driver_connection = connection.connection.driver_connection
     try:
-        driver_connection.execute(sql)
+        try:
+            driver_connection.execute(sql)
+        except connection.dialect.loaded_dbapi.OperationalError as error:
+            if sql == "BEGIN" or "readonly" not in str(error):
+                raise
+            sql = "BEGIN"
+            driver_connection.execute(sql)
     except connection.dialect.loaded_dbapi.Error as error:
         raise driver_error(error, connection.dialect, sql, (), driver_connection) from error
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
+def _sqlite_pragmas(busy_timeout_ms, dbapi_connection, _record):
     # SQLAlchemy emits BEGIN itself (see _sqlite_begin), so pysqlite must not.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
     cursor.execute("PRAGMA foreign_keys=ON")
     # REPLACE deletes the row it replaces; with recursive triggers off, SQLite fires no
     # DELETE trigger for that, and the audit record's append-only triggers would not see it.

@@ -32,6 +32,24 @@ NOT_FOUND = problem("No such service or review.")
 SLUG_PARAMETER = {"name": "slug", "in": "path", "required": True, "schema": SLUG,
                   "description": "The service's slug."}
 
+# Query parameters are read by api.parameters.read_query from these same definitions, so
+# the handlers accept exactly what the document says.
+SERVICE_LIST_PARAMETERS = [
+    {"name": "state", "in": "query",
+     "schema": {"type": "string", "enum": list(SERVICE_STATES)}},
+    {"name": "team", "in": "query", "schema": SLUG},
+    {"name": "page", "in": "query",
+     "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}},
+    {"name": "per_page", "in": "query",
+     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}},
+]
+# Every operation may answer these (the app's own limits, docs/api.md).
+COMMON_RESPONSES = {
+    "414": problem("The address is longer than 4,096 characters."),
+}
+BUSY = problem("The database is busy (SQLite's write lock; retry after Retry-After "
+               "seconds) or takes no changes now (read-only or full). Nothing was stored.")
+
 SCHEMAS = {
     "Problem": {
         "type": "object", "required": ["type", "title", "status", "detail"],
@@ -218,6 +236,15 @@ SCHEMAS = {
 
 @cache
 def document():
+    """The document; every operation also lists COMMON_RESPONSES."""
+    built = _document()
+    for operations in built["paths"].values():
+        for operation in operations.values():
+            operation["responses"].update(COMMON_RESPONSES)
+    return built
+
+
+def _document():
     return {
         "openapi": "3.1.0",
         "info": {
@@ -241,15 +268,7 @@ def document():
                                           "schema": {"type": "object"}}}}}}},
             "/api/v1/services": {"get": {
                 "operationId": "listServices", "summary": "Services, by slug.",
-                "parameters": [
-                    {"name": "state", "in": "query",
-                     "schema": {"type": "string", "enum": list(SERVICE_STATES)}},
-                    {"name": "team", "in": "query", "schema": SLUG},
-                    {"name": "page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}},
-                    {"name": "per_page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                ],
+                "parameters": SERVICE_LIST_PARAMETERS,
                 "responses": {"200": json_body(ref("ServiceList"), "A page of services."),
                               "400": problem("A bad query parameter."),
                               "401": UNAUTHORIZED}}},
@@ -286,6 +305,7 @@ def document():
                     "413": problem("The body is too large."),
                     "415": problem("The body is not sent as application/json."),
                     "422": problem("Bad entries, each named by its index."),
+                    "503": BUSY,
                 }}},
             "/api/v1/services/{slug}/events": {"get": {
                 "operationId": "listEvents",

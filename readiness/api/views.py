@@ -6,7 +6,6 @@ import math
 import orjson
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import selectinload
 
 from ..audit import Actor, Subject
@@ -16,14 +15,17 @@ from ..commands.facts import record_facts as store_facts
 from ..domain import checklists, permissions
 from ..domain.facts import parse_facts
 from ..extensions import db
-from ..faults import is_busy
-from ..models import SERVICE_STATES, Decision, ManagementEvent, Review, Service, Team, utcnow
+from ..faults import bookkeeping
+from ..models import Decision, ManagementEvent, Review, Service, utcnow
 from ..problems import Problem, from_problem
 from ..queries import lifecycle as situations
+from ..queries import services as service_list
 from ..queries import tokens
 from ..queries.facts import latest_facts
 from ..queries.reviews import review_status
-from .openapi import document
+from ..queries.services import ServiceFilter
+from .openapi import SERVICE_LIST_PARAMETERS, document
+from .parameters import read_query
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_ID = 2**31 - 1
@@ -76,25 +78,13 @@ def authenticate():
 
 @bp.after_request
 def note_token_use(response):
-    """Remember when the request's token was last used, in a transaction of its own after
-    the endpoint's (which has committed, or failed and left nothing to keep).
-
-    Bookkeeping only: skipped when the database is busy. On SQLite a GET request's
-    transaction is deferred, so this write fails at once when another worker wrote since
-    the request's first read, which is the norm when concurrent calls all find the
-    minute passed; failing the request for it would turn a read into a 503.
-    """
+    """Remember when the request's token was last used, after the endpoint's transaction,
+    in one of its own that never waits for a lock and never fails the request
+    (faults.bookkeeping): a busy or read-only database skips it until the next call."""
     row = g.pop("api_token", None)
-    if row is None:
-        return response
-    db.session.rollback()  # nothing of a failed request rides along
-    try:
-        token_commands.note_use(row)
-        db.session.commit()
-    except OperationalError as error:
-        if not is_busy(error):
-            raise
-        db.session.rollback()
+    if row is not None:
+        with bookkeeping("a token's last use") as session:
+            token_commands.note_use(row, session)
     return response
 
 
@@ -139,33 +129,12 @@ def service_summary(service):
     }
 
 
-def query_int(name, default, low, high):
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise Problem(400, "Bad Request", f"'{name}' must be a whole number from {low} to "
-                                          f"{high}.")
-    return int(raw)
-
-
 @bp.get("/services")
 def services():
-    known = {"state", "team", "page", "per_page"}
-    unknown = sorted(set(request.args) - known)
-    if unknown:
-        raise Problem(400, "Bad Request", f"Unknown query parameter {', '.join(unknown)}.")
-    page = query_int("page", 1, 1, 1_000_000)
-    per_page = query_int("per_page", 50, 1, MAX_PER_PAGE)
-    query = select(Service)
-    state = request.args.get("state")
-    if state is not None:
-        if state not in SERVICE_STATES:
-            raise Problem(400, "Bad Request", f"'state' is one of {', '.join(SERVICE_STATES)}.")
-        query = query.where(Service.state == state)
-    team = request.args.get("team")
-    if team is not None:
-        query = query.join(Service.team).where(Team.slug == team)
+    args = read_query(request.args, SERVICE_LIST_PARAMETERS)
+    page, per_page = args["page"], args["per_page"]
+    query = service_list.matching(ServiceFilter(state=args.get("state"),
+                                                team=args.get("team")))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.options(selectinload(Service.team))
                               .order_by(Service.slug)

@@ -21,20 +21,11 @@ ACTIONS = {
 }
 
 
-class TransitionRefused(Exception):
-    """A lifecycle transition that its guards refuse; `missing` says what it needs."""
-
-    def __init__(self, transition, missing):
-        self.transition = transition
-        self.missing = list(missing)
-        super().__init__(f"Cannot {transition}: needs " + "; ".join(self.missing) + ".")
-
-
 def transition(service, kind, *, actor, reason="", return_conditions="", return_items=(),
                target_date=None, now=None):
     """Move `service` by the transition `kind`, recording a management event.
 
-    :raise TransitionRefused: naming everything missing; nothing changes then.
+    :raise domain.lifecycle.TransitionRefused: naming everything missing; nothing changes then.
     :raise InvalidInput: for a reason that is too long or a target date in the past.
     """
     now = now or utcnow()
@@ -50,7 +41,7 @@ def transition(service, kind, *, actor, reason="", return_conditions="", return_
     found = situation(service, actor, reason, now)
     outcome = domain_lifecycle.check(kind, found)
     if not outcome.allowed:
-        raise TransitionRefused(kind, outcome.missing)
+        raise domain_lifecycle.TransitionRefused(kind, outcome.missing)
     evidence = {"launch": found.launch_approval, "handoff": found.handoff_approval}.get(kind)
     event = ManagementEvent(
         service=service, kind=kind, from_state=service.state, to_state=outcome.to_state,

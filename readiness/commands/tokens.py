@@ -33,12 +33,12 @@ def revoke_token(token, *, actor):
         record(AuditAction.TOKEN_REVOKE, actor=actor, subject=token, prefix=token.prefix)
 
 
-def note_use(row, now=None):
+def note_use(row, session, now=None):
     """Remember when a token (a queries.tokens.find_token row) was last used, to the
-    minute. Bookkeeping, not a change anyone made: not audited. Flushes; the API commits
-    it after the response is made (api.views.note_token_use)."""
+    minute, in `session` (faults.bookkeeping's, after the response is made: see
+    api.views.note_token_use). Bookkeeping, not a change anyone made: not audited."""
     now = now or utcnow()
     if row.last_used_at is not None and now - row.last_used_at <= LAST_USED_RESOLUTION:
         return
-    db.session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
-                       .values(last_used_at=now))
+    session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
+                    .values(last_used_at=now))

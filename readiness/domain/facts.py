@@ -3,10 +3,10 @@
 The one validity rule for a reading, whoever brings it (the API, an import, a collector)."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from .inputs import has_control_characters
+from .inputs import has_control_characters, parse_rfc3339
 
 MAX_FACTS = 1000
 FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -97,7 +97,7 @@ class _QuickCheck:
             value = float(value)
         else:
             return None
-        observed_at = _timestamp(observed)
+        observed_at = parse_rfc3339(observed)
         if observed_at is None:
             return None
         if observed_at > self.latest:
@@ -123,9 +123,9 @@ def _parse_one(entry, now):
                                   "(no NaN, no infinity, not a string)"))
     observed_at = None
     if "observed_at" in entry:
-        observed_at = _timestamp(observed)
+        observed_at = parse_rfc3339(observed)
         if observed_at is None:
-            problems.append(("observed_at", "a date-time with a time zone, e.g. "
+            problems.append(("observed_at", "an RFC 3339 date-time with a time zone, e.g. "
                                             "2026-11-26T09:00:00Z"))
         elif observed_at > now + FUTURE_SLACK:
             problems.append(("observed_at", "in the future"))
@@ -140,17 +140,3 @@ def _parse_one(entry, now):
 def _in_range(number):
     # Compared before any conversion: a huge JSON integer does not fit a float.
     return abs(number) <= MAX_ABS_VALUE  # False for NaN and the infinities too
-
-
-def _timestamp(text):
-    """An aware UTC datetime from RFC 3339 text, or None."""
-    if not isinstance(text, str) or len(text) > 40 or ("T" not in text and "t" not in text):
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-        if value.tzinfo is UTC:
-            return value
-        # Out of range in UTC (year 0 or 10000) is an OverflowError.
-        return value.astimezone(UTC) if value.tzinfo is not None else None
-    except (ValueError, OverflowError):
-        return None

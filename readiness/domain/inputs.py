@@ -1,8 +1,9 @@
 """Input a person gives: the error for what they must correct, and the formats of slugs,
-emails, links and one-line names."""
+emails, links, one-line names and RFC 3339 date-times."""
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from . import checklists
@@ -70,3 +71,24 @@ def single_line_name(name, what, *, field="name", max_length=120):
     if len(name) > max_length:
         raise InvalidInput(f"the name is too long (at most {max_length} characters)", field)
     return name
+
+
+# RFC 3339 section 5.6, exactly: full-date "T" partial-time time-offset, where T and Z may
+# be lower case, the fraction has one digit or more, and the offset is Z or +hh:mm/-hh:mm.
+# (ISO 8601's other forms, such as 20261120T000000Z, week dates, hours without minutes,
+# a comma fraction or an offset with seconds, are not RFC 3339.) ASCII digits only.
+RFC_3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+
+
+def parse_rfc3339(text):
+    """The moment RFC 3339 `text` names, as an aware datetime in UTC; None when `text` is
+    not an RFC 3339 date-time or names no real moment (month 13, a leap second, year 0
+    or 10000 in UTC). Digits past microseconds are dropped."""
+    if not isinstance(text, str) or len(text) > 64 or RFC_3339.fullmatch(text) is None:
+        return None
+    try:  # the grammar is checked; fromisoformat checks the ranges
+        value = datetime.fromisoformat(text.upper())
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None

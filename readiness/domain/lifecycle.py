@@ -97,6 +97,15 @@ class Outcome:
     missing: tuple[str, ...] = field(default_factory=tuple)
 
 
+class TransitionRefused(Exception):
+    """A lifecycle transition that its guards refuse; `missing` says what it needs."""
+
+    def __init__(self, transition, missing):
+        self.transition = transition
+        self.missing = list(missing)
+        super().__init__(f"Cannot {transition}: needs " + "; ".join(self.missing) + ".")
+
+
 def check(transition, situation):
     """May `transition` happen in `situation`? The outcome names everything missing."""
     to_state = TRANSITIONS.get((situation.state, transition))

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from .. import locks
 from ..commands import accounts
 from ..domain.inputs import has_control_characters
 from ..domain.sign_in import ATTEMPTS_PER_WINDOW
@@ -81,6 +82,9 @@ def login():
     carried_endpoint = request.form.get("carried_endpoint", "")
     if request.method in ("GET", "HEAD"):  # showing the page is never limited
         return render_template("auth/login.html", form=form)
+    # Count the failures and note this one as one step per address, on every database
+    # (two workers must not both see nine failures and let an eleventh through).
+    locks.hold("sign-in", client_address())
     wait = sign_in_wait(client_address(), current_app.config.get(
         "LOGIN_ATTEMPTS_PER_MINUTE", ATTEMPTS_PER_WINDOW))
     if wait:

@@ -3,14 +3,13 @@
 from flask import abort, flash, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .. import problems
 from ..domain.inputs import InvalidInput, is_storable
-from ..extensions import db
-from ..faults import is_busy
+from ..faults import give_up_writing, is_busy, takes_no_changes
 from . import carry
 
 
@@ -89,7 +88,21 @@ class SecurityHeaders:
         return self.wsgi_app(environ, start_with_headers)
 
 
+# The longest URL (path and query, in bytes as sent) the app answers; longer ones get its
+# own 414. gunicorn.conf.py lets request lines up to 8,190 bytes through to it.
+MAX_URL = 4096
+
+
+def refuse_long_urls():
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    length = len(raw) if raw else len(request.path.encode()) + len(request.query_string) + 1
+    if length > MAX_URL:
+        abort(414, f"The address is longer than {MAX_URL:,} characters. Shorten the search "
+                   "or the filters and try again.")
+
+
 def register(app):
+    app.before_request(refuse_long_urls)
     app.before_request(refuse_nul_characters)
     app.wsgi_app = SecurityHeaders(app.wsgi_app)
 
@@ -109,17 +122,25 @@ def register(app):
                                message="The form's security token expired or was missing. "
                                        "Go back, reload the page and send it again."), 400
 
-    @app.errorhandler(OperationalError)
-    def database_busy(error):
-        if not is_busy(error):
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(error):
+        """A write the database could not take now: busy (SQLite's lock) or taking no
+        changes (read-only, full). 503 with Retry-After; anything else is a bug (500)."""
+        if is_busy(error):
+            title, retry = "Busy, try again", "1"
+            message = "The database is busy with other changes; nothing was saved. Try again."
+        elif takes_no_changes(error):
+            title, retry = "Changes are paused", "60"
+            message = ("The database takes no changes right now (it is read-only or full); "
+                       "nothing was saved. Reading works; try again later.")
+        else:
             raise error
-        db.session.rollback()
-        message = "The database is busy with other changes; nothing was saved. Try again."
+        give_up_writing()
         if request.path.startswith("/api/"):
             return problems.problem_response(503, "Service Unavailable", message,
-                                             headers={"Retry-After": "1"})
-        return render_template("errors/error.html", code=503, title="Busy, try again",
-                               message=message), 503, {"Retry-After": "1"}
+                                             headers={"Retry-After": retry})
+        return render_template("errors/error.html", code=503, title=title,
+                               message=message), 503, {"Retry-After": retry}
 
     @app.errorhandler(InvalidInput)
     def invalid_input(error):

@@ -1,6 +1,6 @@
 """The dashboard: the home page after sign-in."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import login_required
 
 from ..models import utcnow
@@ -10,15 +10,13 @@ from ..queries import lifecycle as support
 bp = Blueprint("home", __name__)
 
 
-# How many entries of each worklist the dashboard shows; each has a page with all of them.
-SHOWN = 10
-
-
 @bp.get("/")
 @login_required
 def index():
     now = utcnow()
-    return render_template("home/index.html", now=now, shown=SHOWN, **dashboard.build(now))
+    # Each worklist shows its first DASHBOARD_SHOWN entries and links to a page of all.
+    return render_template("home/index.html", now=now,
+                           shown=current_app.config["DASHBOARD_SHOWN"], **dashboard.build(now))
 
 
 @bp.get("/handback-candidates")

@@ -80,7 +80,7 @@ def _do(service, kind, **details):
             "Only ops leads and admins change who supports a service.")
     try:
         support.transition(service, kind, actor=current_user, **details)
-    except support.TransitionRefused as exc:
+    except lifecycle.TransitionRefused as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return False
@@ -150,7 +150,7 @@ def hand_back(slug):
             support.transition(service, "handback", actor=current_user, reason=reason,
                                return_conditions=request.form.get("return_conditions", ""),
                                return_items=return_items, target_date=target_date)
-        except support.TransitionRefused as exc:
+        except lifecycle.TransitionRefused as exc:
             db.session.rollback()
             errors["form"] = str(exc)
         except InvalidInput as exc:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -14,7 +14,7 @@ from ..commands.reviews import AnswerInput, validate_answers
 from ..domain import checklists, permissions, reviews
 from ..domain.reviews import STATUS_LABELS, ReviewRefused
 from ..extensions import db
-from ..faults import is_busy
+from ..faults import give_up_writing, is_busy, takes_no_changes
 from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service
 from ..queries.checklists import current_versions
 from ..queries.reviews import answered_by_ids, review_status
@@ -173,6 +173,30 @@ def start(slug):
 @bp.post("/reviews/<int:review_id>/answers")
 @login_required
 def save(review_id):
+    """Save the answers (and submit them when asked). When the database cannot take them
+    (someone saved meanwhile, it is busy, or it takes no changes), the page comes back
+    with the text as typed."""
+    try:
+        return _save(review_id)
+    except StaleDataError:
+        # Someone saved between our read and our write: their change stands, ours waits.
+        db.session.rollback()
+        return conflict(load_review(review_id))
+    except DBAPIError as exc:
+        if is_busy(exc):
+            message = ("Many people are saving right now and yours could not get through. "
+                       "Nothing was saved: your text is below. Save again in a moment.")
+        elif takes_no_changes(exc):
+            message = ("The database takes no changes right now (it is read-only or full). "
+                       "Nothing was saved: your text is below. Save again later.")
+        else:
+            raise
+        give_up_writing()
+        flash(message, "error")
+        return render_review(load_review(review_id), formdata=request.form, status=503)
+
+
+def _save(review_id):
     review = load_review(review_id, for_update=True)
     require(permissions.can_edit_review(current_user, review),
             "You cannot change the answers of this review.")
@@ -185,31 +209,19 @@ def save(review_id):
     seen_version = request.form.get("version", type=int)
     if seen_version is not None and seen_version != review.version_id:
         return conflict(review)
-    try:
-        changed = commands.save_answers(review, posted, actor=current_user)
-        if request.form.get("action") == "submit":
-            try:
-                commands.submit_review(review, actor=current_user)
-            except commands.SubmitRefused as exc:
-                db.session.commit()  # keep the answers just saved
-                flash(f"Your answers are saved, but the review cannot be submitted yet: "
-                      f"{exc}", "error")
-                return render_review(review, blockers=exc.blockers, status=422)
-            db.session.commit()
-            flash("Submitted: a consultant will review it.", "success")
-            return redirect(url_for("reviews.show", review_id=review.id))
+    changed = commands.save_answers(review, posted, actor=current_user)
+    if request.form.get("action") == "submit":
+        try:
+            commands.submit_review(review, actor=current_user)
+        except commands.SubmitRefused as exc:
+            db.session.commit()  # keep the answers just saved
+            flash(f"Your answers are saved, but the review cannot be submitted yet: "
+                  f"{exc}", "error")
+            return render_review(review, blockers=exc.blockers, status=422)
         db.session.commit()
-    except StaleDataError:
-        # Someone saved between our read and our write: their change stands, ours waits.
-        db.session.rollback()
-        return conflict(load_review(review_id))
-    except OperationalError as exc:
-        if not is_busy(exc):
-            raise
-        db.session.rollback()
-        flash("Many people are saving right now and yours could not get through. Nothing "
-              "was saved: your text is below. Save again in a moment.", "error")
-        return render_review(load_review(review_id), formdata=request.form, status=503)
+        flash("Submitted: a consultant will review it.", "success")
+        return redirect(url_for("reviews.show", review_id=review.id))
+    db.session.commit()
     flash(f"Saved ({len(changed)} item(s) changed)." if changed else "Nothing had changed.",
           "success")
     # Back to the section saved, when it is one of the checklist's (never text copied as is).

@@ -3,7 +3,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import InputRequired, ValidationError
@@ -15,7 +15,9 @@ from ..domain.lifecycle import STATE_LABELS
 from ..domain.reviews import REVIEWED_STAGES
 from ..extensions import db
 from ..models import SERVICE_STATES, Review, Service, Team
+from ..queries import services as service_list
 from ..queries.checklists import current_versions
+from ..queries.services import ServiceFilter
 from ..queries.timeline import service_timeline
 from . import carry
 from .errors import found, require
@@ -101,17 +103,11 @@ def index():
     # the services through selectinload.
     teams = db.session.execute(select(Team.slug, Team.name).order_by(Team.name)).all()
     filters, notices = parse_filters(request.args, teams)
-    query = select(Service).options(selectinload(Service.team)).order_by(Service.name,
-                                                                         Service.id)
-    if filters.get("q"):
-        query = query.where(or_(Service.name.icontains(filters["q"], autoescape=True),
-                                Service.slug.icontains(filters["q"], autoescape=True)))
-    if filters.get("team"):
-        query = query.where(Service.team.has(Team.slug == filters["team"]))
-    if filters.get("state"):
-        query = query.where(Service.state == filters["state"])
-    if filters.get("tier"):
-        query = query.where(Service.tier == int(filters["tier"]))
+    narrowed = ServiceFilter(text=filters.get("q"), team=filters.get("team"),
+                             state=filters.get("state"),
+                             tier=int(filters["tier"]) if "tier" in filters else None)
+    query = (service_list.matching(narrowed).options(selectinload(Service.team))
+             .order_by(Service.name, Service.id))
 
     page_number = parse_page(request.args.get("page"), notices)
     page = db.paginate(query, page=page_number, per_page=PER_PAGE, error_out=False)

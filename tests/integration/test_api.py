@@ -299,15 +299,12 @@ def test_a_read_notes_its_tokens_use_after_answering(client, org):
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=50)
 def test_a_busy_database_does_not_fail_a_read_for_the_token_bookkeeping(
-        app, client, org, monkeypatch):
+        app, client, org):
     """Marking the token used is a write after a read; when another writer holds SQLite's
     lock past the busy timeout, the read still answers and the bookkeeping waits for the
     next call."""
-    from readiness import database
-
-    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 50)
-    db.engine.dispose()  # new connections take the short timeout
     with db.engine.connect() as other:
         other.execute(text("UPDATE team SET name = name"))  # holds the write lock
         response = client.get("/api/v1/services", headers=auth(org["tokens"]["member"]))
@@ -354,14 +351,11 @@ def test_a_batch_partly_stored_before_stores_and_records_only_the_new_facts(clie
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=50)
 def test_a_write_locked_out_by_another_writer_is_a_503_with_retry_after(
-        app, client, login, org, monkeypatch):
+        app, client, org):
     """SQLite's "database is locked" (another writer held the lock past the busy
     timeout) is a 503 asking to retry, for the API and for pages; nothing is stored."""
-    from readiness import database
-
-    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 50)
-    db.engine.dispose()  # new connections take the short timeout
     with db.engine.connect() as other:
         other.execute(text("UPDATE team SET name = name"))  # holds the write lock
         response = client.post("/api/v1/services/checkout/facts", json=fact(),

@@ -23,6 +23,8 @@ from readiness.commands.tokens import create_token
 from readiness.extensions import db
 from readiness.models import User
 
+pytestmark = pytest.mark.slow  # left out of the quick run (README)
+
 EXAMPLES = 30
 PINNED_EXAMPLES = 10
 SLUGS = ("checkout", "ledger", "search-api", "refunds", "invoice-pdf", "autocomplete")
@@ -98,3 +100,54 @@ def test_the_document_is_openapi_3_1_with_every_route(api):
     routes = {rule.rule.replace("<slug>", "{slug}").replace("<int:review_id>", "{review_id}")
               for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}
     assert routes == set(document["paths"])
+
+
+def refused_values(schema):
+    """Values the parameter `schema` refuses, made from the schema itself."""
+    if schema["type"] == "integer":
+        return [str(schema["minimum"] - 1), str(schema["maximum"] + 1), "1.5", "x", "\u0661"]
+    values = ["no-such-value"] if "enum" in schema else []
+    if "pattern" in schema:
+        values += ["0.5", "Upper", "-leading", "a b"]
+    if "maxLength" in schema:
+        values.append("a" * (schema["maxLength"] + 1))
+    return values
+
+
+def test_every_documented_query_parameter_is_enforced_as_documented(api):
+    """Finding 12: a value the document's schema refuses is a 400 problem, an unknown
+    parameter too; values it allows are answered."""
+    app, token = api
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    document = client.get("/api/v1/openapi.json").get_json()
+    checked = 0
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] != "query":
+                    continue
+                for value in refused_values(parameter["schema"]):
+                    response = client.get(path, query_string={parameter["name"]: value},
+                                          headers=headers)
+                    assert response.status_code == 400, (path, parameter["name"], value)
+                    assert response.mimetype == "application/problem+json"
+                    assert "400" in operation["responses"]
+                    checked += 1
+                allowed = parameter["schema"].get("enum", [None])[0] or (
+                    str(parameter["schema"].get("minimum", "payments")))
+                response = client.get(path, query_string={parameter["name"]: allowed},
+                                      headers=headers)
+                assert response.status_code == 200, (path, parameter["name"], allowed)
+    assert checked >= 15
+    unknown = client.get("/api/v1/services?colour=red", headers=headers)
+    assert unknown.status_code == 400 and "colour" in unknown.get_json()["detail"]
+
+
+def test_the_fact_push_documents_its_503_and_every_operation_its_414(api):
+    app, _ = api
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert "503" in document["paths"]["/api/v1/services/{slug}/facts"]["post"]["responses"]
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            assert "414" in operation["responses"]

@@ -2,6 +2,7 @@
 
 import stat
 
+import pytest
 from sqlalchemy import func, select
 
 from readiness import create_app
@@ -33,6 +34,18 @@ def test_database_url_comes_from_the_environment(tmp_path, monkeypatch):
     default = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "AUTO_MIGRATE": False})
     assert default.config["SQLALCHEMY_DATABASE_URI"] == (
         f"sqlite:///{tmp_path / 'instance' / 'readiness.sqlite'}")
+
+
+def test_the_busy_timeout_comes_from_the_environment_within_bounds(tmp_path, monkeypatch):
+    config = {"INSTANCE_PATH": str(tmp_path / "instance"), "AUTO_MIGRATE": False,
+              "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    assert create_app(config).config["SQLITE_BUSY_TIMEOUT_MS"] == 10_000
+    monkeypatch.setenv("SQLITE_BUSY_TIMEOUT_MS", "2500")
+    assert create_app(config).config["SQLITE_BUSY_TIMEOUT_MS"] == 2500
+    for bad in ("30000", "-1", "5s", ""):
+        monkeypatch.setenv("SQLITE_BUSY_TIMEOUT_MS", bad)
+        with pytest.raises(ValueError, match="milliseconds, from 0 to 25000"):
+            create_app(config)
 
 
 def test_postgres_urls_use_the_psycopg_driver(tmp_path):

@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # left out of the quick run (README)
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 ENDPOINTS = {"dashboard", "services", "services_filtered", "service_page", "review_page",

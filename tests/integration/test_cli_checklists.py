@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from readiness.extensions import db
@@ -43,6 +44,7 @@ def test_validate_takes_files_and_folders_and_refuses_missing_paths(runner, tmp_
     assert "no such file or folder" in missing.output
 
 
+@pytest.mark.slow
 def test_the_real_command_line_validates_the_checklists_folder(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
            "SECRET_KEY": "x"}

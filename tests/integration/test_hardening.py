@@ -2,14 +2,18 @@
 nothing is stored that should not be."""
 
 import re
+import runpy
+import time
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from readiness.commands.tokens import create_token
 from readiness.extensions import db
-from readiness.models import Fact, LoginAttempt, Service
+from readiness.models import ApiToken, Fact, LoginAttempt, Service
 
+from ..conftest import PROJECT_ROOT
 from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
 
 
@@ -120,3 +124,143 @@ def test_sign_in_takes_as_long_for_an_unknown_email_as_for_a_wrong_password(make
 
     known, unknown = median_time("ana@example.com"), median_time("nobody@example.com")
     assert unknown >= 0.5 * known, (known, unknown)
+
+
+def token_holder():
+    """A team with a service and a member holding a never-used token."""
+    team = make_team(slug="payments")
+    member = make_user(email="member@example.com", teams=[team])
+    make_service(slug="checkout", team=team)
+    token = create_token(member, name="ci", actor=member)[1]
+    db.session.commit()
+    return member, {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.sqlite_only
+def test_reads_never_wait_for_the_write_lock(app, client):
+    """Finding 1: with another writer holding SQLite's lock and the default busy timeout,
+    token-authenticated reads answer at once; the token's last-use note is skipped."""
+    _, headers = token_holder()
+    with db.engine.connect() as other:
+        other.execute(text("UPDATE team SET name = name"))  # holds the write lock
+        for path in ("/api/v1/services/checkout/gate", "/api/v1/services",
+                     "/api/v1/services/checkout"):
+            started = time.monotonic()
+            response = client.get(path, headers=headers)
+            assert response.status_code in (200, 409), response.get_data(as_text=True)
+            assert time.monotonic() - started < 1, path
+        other.rollback()
+    assert db.session.scalar(select(ApiToken.last_used_at)) is None
+    client.get("/api/v1/services", headers=headers)
+    db.session.expire_all()
+    assert db.session.scalar(select(ApiToken.last_used_at)) is not None
+
+
+def test_the_busy_timeout_is_well_inside_the_servers_timeout(app):
+    """Finding 1: a write waits for the lock at most the busy timeout, and then answers
+    503; gunicorn's worker timeout (gunicorn.conf.py, read by the served command) is far
+    longer, so its bare 500 never comes first."""
+    served = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    assert app.config["SQLITE_BUSY_TIMEOUT_MS"] * 2 <= served["timeout"] * 1000
+
+
+@contextmanager
+def read_only(engine):
+    """While it lasts, every new connection of `engine` takes no changes, as a standby
+    or a read-only file would: the database refuses each write itself."""
+    def take_no_changes(dbapi_connection, _record):
+        if engine.dialect.name == "sqlite":
+            dbapi_connection.execute("PRAGMA query_only=ON")
+        else:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET default_transaction_read_only = on")
+            dbapi_connection.commit()
+    event.listen(engine, "connect", take_no_changes)
+    engine.dispose()
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", take_no_changes)
+        engine.dispose()
+
+
+def test_a_read_only_database_keeps_reads_and_answers_writes_with_a_clear_503(
+        app, client, login):
+    """Finding 6: reads (pages and token-authenticated API calls) keep working; writes
+    get a 503 problem or page that says so, and a review edit keeps its text."""
+    member, headers = token_holder()
+    review = make_review(service=db.session.scalar(select(Service)),
+                         checklist_version=make_checklist_version())
+    login(member)
+    with read_only(db.engine):
+        assert client.get("/api/v1/services", headers=headers).status_code == 200
+        gate = client.get("/api/v1/services/checkout/gate", headers=headers)
+        assert gate.status_code == 409
+        assert client.get("/services/checkout").status_code == 200
+        page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
+        version = re.search(r'name="version" value="(\d+)"', page).group(1)
+
+        pushed = client.post("/api/v1/services/checkout/facts", headers=headers, json={
+            "name": "pages_per_week", "value": 1, "observed_at": "2026-11-20T00:00:00Z"})
+        assert pushed.status_code == 503 and pushed.headers["Retry-After"]
+        assert pushed.mimetype == "application/problem+json"
+        assert "takes no changes" in pushed.get_json()["detail"]
+
+        saved = client.post(f"/reviews/{review.id}/answers", data={
+            "version": version, "section": "section-alerting", "status-pager-load": "met",
+            "evidence-pager-load": "Kept through the outage."})
+        assert saved.status_code == 503
+        assert "Kept through the outage." in saved.get_data(as_text=True)
+        assert "takes no changes" in saved.get_data(as_text=True)
+
+        signed_in = client.post("/login", data={"email": "member@example.com",
+                                                "password": "correct horse"})
+        assert signed_in.status_code == 503 and "takes no changes" in signed_in.get_data(
+            as_text=True)
+
+
+@pytest.mark.parametrize(("path", "kind"), [
+    ("/services?q=", "text/html"), ("/api/v1/services?team=", "application/problem+json")])
+def test_a_long_url_is_the_apps_own_414(client, app, path, kind):
+    """Finding 14: the app refuses a URL past MAX_URL itself, with its headers (the page or
+    the problem document), before gunicorn's bare 414 at 8,190 bytes."""
+    response = client.get(path + "x" * 5000)
+    assert response.status_code == 414
+    assert response.mimetype == kind
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert client.get(path + "x" * 3000).status_code != 414
+
+
+@pytest.mark.parametrize(("observed_at", "status"), [
+    ("2026-11-20t00:00:00z", 200), ("2026-11-20T01:00:00+01:00", 200),
+    ("20261120T000000Z", 422), ("2026-W47-5T00:00:00Z", 422), ("2026-11-20T00Z", 422),
+    ("2026-11-20T00:00:00,5Z", 422), ("2026-11-20T00:00:00+05:30:15", 422)])
+def test_the_api_takes_exactly_rfc_3339(app, client, observed_at, status):
+    """Finding 10: observed_at is RFC 3339 (domain.inputs.parse_rfc3339), no other form."""
+    _, headers = token_holder()
+    response = client.post("/api/v1/services/checkout/facts", headers=headers, json={
+        "name": "pages_per_week", "value": 1, "observed_at": observed_at})
+    assert response.status_code == status, response.get_data(as_text=True)
+    if status == 422:
+        assert response.get_json()["errors"][0]["field"] == "observed_at"
+        assert "RFC 3339" in response.get_json()["errors"][0]["message"]
+    stored = db.session.scalar(select(Fact.observed_at))
+    assert (stored is not None) == (status == 200)
+
+
+def test_a_new_password_keeps_api_tokens_and_disabling_ends_them(app, client):
+    """Decided for issue 18 (docs/reviews.md): tokens are credentials of their own,
+    revoked one by one on the profile; a password change ends sessions, not tokens;
+    disabling the user ends both."""
+    from readiness.commands.accounts import set_password, update_user
+
+    member, headers = token_holder()
+    admin = make_user(email="admin@example.com", roles=("admin",))
+    set_password(member, "a brand new password", actor=admin)
+    db.session.commit()
+    assert client.get("/api/v1/services", headers=headers).status_code == 200
+    update_user(member, actor=admin, name=member.name, roles=(),
+                team_slugs=[t.slug for t in member.teams], is_disabled=True)
+    db.session.commit()
+    refused = client.get("/api/v1/services", headers=headers)
+    assert refused.status_code == 401 and "disabled" in refused.get_json()["detail"]

@@ -57,6 +57,7 @@ def assert_everything_typed_is_shown(page):
     assert re.search(r'name="status-alert-runbooks" value="not_applicable" checked', page)
 
 
+@pytest.mark.slow  # waits for a token to expire
 def test_an_expired_csrf_token_brings_the_form_back_filled_in(review):
     app, review_id = review
     client = app.test_client()

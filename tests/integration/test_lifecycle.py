@@ -234,26 +234,28 @@ def test_dashboard_and_gate_on_the_demo_data(app, client, login, runner):
     assert handback.reason and handback.return_conditions and handback.failing_items
 
 
+@pytest.mark.parametrize("shown", [0, 10])
 def test_the_dashboard_shows_the_first_entries_and_links_to_the_whole_lists(
-        app, client, login, monkeypatch):
-    from readiness.web import home
+        make_app, shown):
+    app = make_app(DASHBOARD_SHOWN=shown)
+    client = app.test_client()
+    with app.app_context():
+        load_demo()
+        db.session.commit()
+        client.post("/login", data={"email": "lead@example.com", "password": "demo"})
+        page = text(client.get("/"))
+        candidates = page[page.index('id="candidates-title"'):page.index('id="expiring-title"')]
+        expiring = page[page.index('id="expiring-title"'):page.index('id="waiting-title"')]
+        if shown == 0:
+            assert "Ledger" not in candidates and "All 1 handback candidates" in candidates
+            assert "Checkout" not in expiring and "All 1 expiring approvals" in expiring
+        else:  # the one entry of each list is on the dashboard itself
+            assert "Ledger" in candidates and "All 1 handback candidates" not in candidates
+            assert "Checkout" in expiring and "All 1 expiring approvals" not in expiring
 
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
-          password="demo")
-    monkeypatch.setattr(home, "SHOWN", 0)
-    page = text(client.get("/"))
-    candidates = page[page.index('id="candidates-title"'):page.index('id="expiring-title"')]
-    assert "Ledger" not in candidates and "All 1 handback candidates" in candidates
-    expiring = page[page.index('id="expiring-title"'):page.index('id="waiting-title"')]
-    assert "Checkout" not in expiring and "All 1 expiring approvals" in expiring
-
-    whole = text(client.get("/handback-candidates"))
-    assert "Ledger" in whole and "pages_per_week = " in whole
-    assert "Checkout" in text(client.get("/expiring-approvals"))
-    monkeypatch.setattr(home, "SHOWN", 10)
-    assert "All 1 handback candidates" not in text(client.get("/"))
+        whole = text(client.get("/handback-candidates"))
+        assert "Ledger" in whole and "pages_per_week = " in whole
+        assert "Checkout" in text(client.get("/expiring-approvals"))
 
 
 @pytest.mark.parametrize("path", ["/handback-candidates", "/expiring-approvals"])

@@ -16,6 +16,8 @@ from readiness.models import AuditEntry, Fact, LatestFact, utcnow
 
 from ..factories import make_service, make_team
 
+pytestmark = pytest.mark.slow  # left out of the quick run (README)
+
 
 def heads():
     script = ScriptDirectory(database.MIGRATIONS_DIR)

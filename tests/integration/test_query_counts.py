@@ -3,6 +3,7 @@
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, select
 
 from readiness.commands.tokens import create_token
@@ -23,6 +24,8 @@ from readiness.models import (
 
 from ..conftest import postgres_url, reset_postgres
 from ..factories import SMALL_CHECKLIST, make_checklist_version, make_user
+
+pytestmark = pytest.mark.slow  # left out of the quick run (README)
 
 STATES = ("development", "self_managed", "ops_managed", "retired")
 HANDBACK = {

@@ -9,6 +9,8 @@ from readiness.extensions import db
 
 from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
 
+pytestmark = pytest.mark.slow  # left out of the quick run (README)
+
 PAYLOADS = [
     "<script>alert(1)</script>",
     "<SCRIPT SRC=https://evil.example/x.js></SCRIPT>",

@@ -1,11 +1,12 @@
-"""Small pure rules as tables: the sign-in throttle, bar charts, input formats, Markdown."""
+"""Small pure rules as tables: the sign-in throttle, bar charts, input formats (RFC 3339
+date-times among them), Markdown."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from readiness.domain import charts, sign_in
-from readiness.domain.inputs import InvalidInput, is_http_link, single_line_name
+from readiness.domain.inputs import InvalidInput, is_http_link, parse_rfc3339, single_line_name
 from readiness.markdown import render
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -72,3 +73,33 @@ def test_markdown_is_rendered_and_sanitised(text, present, absent):
         assert present in html
     if absent is not None:
         assert absent not in html
+
+
+H9 = datetime(2026, 11, 20, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("text", "moment"), [
+    ("2026-11-20T09:00:00Z", H9),
+    ("2026-11-20t09:00:00z", H9),  # RFC 3339 allows lower case t and z
+    ("2026-11-20T10:00:00+01:00", H9),
+    ("2026-11-20T04:30:00-04:30", H9),
+    ("2026-11-20T09:00:00-00:00", H9),  # "offset unknown": taken as UTC
+    ("2026-11-20T09:00:00.5Z", H9 + timedelta(microseconds=500_000)),
+    ("2026-11-20T09:00:00.123456789Z", H9 + timedelta(microseconds=123_456)),
+    # ISO 8601 forms that are not RFC 3339
+    ("20261120T090000Z", None), ("2026-W47-5T09:00:00Z", None), ("2026-324T09:00:00Z", None),
+    ("2026-11-20T09Z", None), ("2026-11-20T09:00Z", None), ("2026-11-20T09:00:00,5Z", None),
+    ("2026-11-20T09:00:00+05:30:15", None), ("2026-11-20T09:00:00+0100", None),
+    ("2026-11-20T09:00:00+01", None), ("2026-11-20 09:00:00Z", None),
+    ("2026-11-20T09:00:00", None),  # no offset: not a moment
+    ("2026-11-20", None), ("2026-11-20T09:00:00.Z", None),
+    # the grammar, but no real moment
+    ("2026-13-20T09:00:00Z", None), ("2026-02-30T09:00:00Z", None),
+    ("2026-11-20T24:00:00Z", None), ("2026-12-31T23:59:60Z", None),
+    ("2026-11-20T09:00:00+24:00", None), ("0001-01-01T00:00:00+01:00", None),
+    # not ASCII digits, not text
+    ("\uff12026-11-20T09:00:00Z", None), ("2026-11-20T09:00:00Z\n", None), (20261120, None),
+    (None, None), ("2026-11-20T09:00:00." + "1" * 100 + "Z", None),
+])
+def test_rfc_3339_date_times_and_nothing_else(text, moment):
+    assert parse_rfc3339(text) == moment

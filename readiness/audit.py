@@ -17,10 +17,11 @@ from typing import NamedTuple
 
 from sqlalchemy import event, insert, select, text
 
-from .domain.hashing import canonical_json
+from .domain.facts import batch_digest
+from .domain.hashing import canonical_json, content_hash
 from .domain.reviews import review_content_hash
 from .extensions import db
-from .models import AuditEntry, Decision, Review, utcnow
+from .models import AuditEntry, Decision, Fact, ManagementEvent, Review, utcnow
 
 GENESIS_HASH = "0" * 64
 # Any constant will do; it names the lock that serialises appends on PostgreSQL.
@@ -160,10 +161,46 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
-def verify():
-    """Re-check the audit chain and every sign-off's content hash; return the problems."""
+def event_digest(event):
+    """SHA-256 of a management event's content: kept in its entry, checked by verify."""
+    return content_hash({
+        "service": event.service_id, "kind": event.kind, "from_state": event.from_state,
+        "to_state": event.to_state, "actor": event.actor_id, "reason": event.reason,
+        "review": event.review_id, "facts": event.facts or {},
+        "failing_items": event.failing_items or [],
+        "return_conditions": event.return_conditions or "",
+        "return_items": event.return_items or [],
+        "target_date": event.target_date.isoformat() if event.target_date else None,
+        "created_at": event.created_at.isoformat(timespec="microseconds"),
+    })
+
+
+class Head(NamedTuple):
+    """The newest entry of the chain: keep it elsewhere to notice later truncation."""
+
+    seq: int
+    hash: str
+
+    def __str__(self):
+        return f"{self.seq}:{self.hash}"
+
+
+def head():
+    """The chain's newest entry as a Head, or None for an empty record."""
+    row = db.session.execute(select(AuditEntry.seq, AuditEntry.hash)
+                             .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return Head(row.seq, row.hash) if row else None
+
+
+def verify(kept_head=None):
+    """Re-check the audit chain, every sign-off's content hash, every management event
+    and every stored fact against its entry; return the problems.
+
+    `kept_head` (a Head printed by an earlier run) must still be in the chain: entries
+    removed from the end since then (triggers dropped) are found that way."""
     problems = []
     expected_seq, prev_hash = 1, GENESIS_HASH
+    seen_head = kept_head is None
     entries = db.session.scalars(
         select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
     )
@@ -175,8 +212,101 @@ def verify():
             problems.append(Problem(where, "does not follow the entry before it"))
         if entry_hash(entry) != entry.hash:
             problems.append(Problem(where, f"content altered ({entry.action})"))
+        if kept_head is not None and entry.seq == kept_head.seq:
+            seen_head = True
+            if entry.hash != kept_head.hash:
+                problems.append(Problem(where, "is not the head kept earlier: the record "
+                                               "was rewritten since"))
         expected_seq, prev_hash = entry.seq + 1, entry.hash
+    if not seen_head:
+        problems.append(Problem(f"audit entry {kept_head.seq}",
+                                "missing: the record ends before the head kept earlier"))
     problems.extend(_verify_sign_offs())
+    problems.extend(_verify_events())
+    problems.extend(_verify_facts())
+    return problems
+
+
+EVENT_ACTIONS = {"launch": AuditAction.SERVICE_LAUNCH, "handoff": AuditAction.SERVICE_HANDOFF,
+                 "handback": AuditAction.SERVICE_HANDBACK,
+                 "retire": AuditAction.SERVICE_RETIRE}
+
+
+def event_entry_fields(managed):
+    """What a transition's entry records of its management event, as recorded."""
+    return {"from_state": managed.from_state, "to_state": managed.to_state,
+            "reason": managed.reason, "review": managed.review_id,
+            "return_conditions": managed.return_conditions or None,
+            "return_items": managed.return_items or None,
+            "target_date": managed.target_date.isoformat() if managed.target_date else None}
+
+
+def _verify_events():
+    """Each management event must match its entry: by digest (entries that name the
+    event), else field by field, the n-th event of a kind and service against the n-th
+    such entry (entries made before events had digests)."""
+    entries = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action.in_([str(a) for a in EVENT_ACTIONS.values()]))
+        .order_by(AuditEntry.seq)).all()
+    by_event = {e.changes["event"]: e for e in entries if "event" in e.changes}
+    older = {}
+    for entry in entries:
+        if "event" not in entry.changes:
+            older.setdefault((entry.subject_id, entry.action), []).append(entry)
+    problems = []
+    for managed in db.session.scalars(select(ManagementEvent).order_by(ManagementEvent.id)):
+        where = f"management event {managed.id} ({managed.kind})"
+        entry = by_event.get(managed.id)
+        if entry is not None:
+            if entry.changes.get("event_digest") != event_digest(managed):
+                problems.append(Problem(where, "changed after it was recorded"))
+            continue
+        waiting = older.get((str(managed.service_id), str(EVENT_ACTIONS[managed.kind])), [])
+        if not waiting:
+            problems.append(Problem(where, "not in the record"))
+            continue
+        entry = waiting.pop(0)
+        differing = [key for key, value in event_entry_fields(managed).items()
+                     if entry.changes.get(key) != value]
+        if differing:
+            problems.append(Problem(where, f"{', '.join(differing)} changed after it was "
+                                           "recorded"))
+    return problems
+
+
+def _verify_facts():
+    """The facts of each batch (one call that stored facts) must be those its fact:record
+    entry names: as many, with the same digest. Facts stored before batches existed
+    (no batch) are not covered (docs/record.md)."""
+    recorded = {}  # batch -> entry
+    for entry in db.session.scalars(select(AuditEntry).where(
+            AuditEntry.action == str(AuditAction.FACT_RECORD))):
+        if "batch" in entry.changes:
+            recorded[entry.changes["batch"]] = entry
+    stored = {}  # batch -> [rows]
+    rows = db.session.execute(
+        select(Fact.batch, Fact.name, Fact.value, Fact.observed_at, Fact.source)
+        .where(Fact.batch.is_not(None)).execution_options(yield_per=5000))
+    for row in rows:
+        stored.setdefault(row.batch, []).append(row)
+    problems = []
+    for batch, facts in stored.items():
+        entry = recorded.pop(batch, None)
+        where = f"facts of batch {batch}"
+        if entry is None:
+            problems.append(Problem(where, f"{len(facts)} fact(s) not in the record"))
+            continue
+        where = f"facts recorded by audit entry {entry.seq}"
+        facts.sort(key=lambda f: (f.name, f.observed_at))  # the order they were stored in
+        if len(facts) != entry.changes["count"]:
+            problems.append(Problem(where, f"{len(facts)} stored, "
+                                           f"{entry.changes['count']} recorded"))
+        elif batch_digest(facts) != entry.changes["digest"]:
+            problems.append(Problem(where, "a value, time or source changed after they "
+                                           "were recorded"))
+    for entry in recorded.values():
+        problems.append(Problem(f"facts recorded by audit entry {entry.seq}",
+                                f"0 stored, {entry.changes['count']} recorded"))
     return problems
 
 

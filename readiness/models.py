@@ -12,6 +12,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Column,
     Date,
@@ -298,6 +299,9 @@ class Fact(db.Model):
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(120), default="")
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The call that stored it (a random number, also in its fact:record entry with the
+    # batch's digest, for `audit verify`); None for facts stored before batches existed.
+    batch: Mapped[int | None] = mapped_column(BigInteger)
 
     service: Mapped[Service] = relationship()
 

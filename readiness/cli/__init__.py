@@ -141,20 +141,42 @@ def create_user_command(email, name, password, roles, teams):
 audit_group = AppGroup("audit", help="Check the record of changes.")
 
 
-@audit_group.command("verify")
-def verify_command():
-    """Re-check the audit chain and every sign-off's content hash.
+def _kept_head(_ctx, _param, value):
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not (seq.isascii() and seq.isdigit() and len(digest) == 64
+            and all(c in "0123456789abcdef" for c in digest)):
+        raise click.BadParameter("SEQ:HASH as printed by `audit verify --head`, e.g. "
+                                 "1234:" + "0" * 64)
+    return audit.Head(int(seq), digest)
 
-    Prints each entry or review that does not match and exits 1 if anything
-    was altered behind the app's back; exits 0 when the record is intact.
+
+@audit_group.command("verify")
+@click.option("--head", "show_head", is_flag=True,
+              help="Also print the chain's head (SEQ:HASH) to keep elsewhere.")
+@click.option("--expect-head", "kept_head", metavar="SEQ:HASH", callback=_kept_head,
+              help="A head printed earlier: it must still be in the chain unchanged, so "
+                   "entries removed from the end since then are found.")
+def verify_command(show_head, kept_head):
+    """Re-check the record: the audit chain, every sign-off's content hash, every
+    management event and every stored fact against its entry.
+
+    Prints each entry, review, event or batch of facts that does not match and exits 1
+    if anything was altered behind the app's back; exits 0 when the record is intact.
+    The chain cannot show that its newest entries were removed: keep the head that
+    `--head` prints (in a ticket, a CI log) and pass it back with --expect-head.
     """
-    problems = audit.verify()
+    problems = audit.verify(kept_head)
     for problem in problems:
         click.echo(str(problem))
+    if show_head:
+        newest = audit.head()
+        click.echo(f"Head: {newest}" if newest else "Head: none (the record is empty)")
     if problems:
         click.echo(f"{len(problems)} problem(s): the record was altered.", err=True)
         sys.exit(1)
-    click.echo("The audit chain and all sign-offs are intact.")
+    click.echo("The audit chain, all sign-offs, management events and facts are intact.")
 
 
 @click.command("gate")

@@ -1,6 +1,7 @@
 """Use cases for telemetry facts: storing readings, whoever brings them (the API, a
 collector), and refreshing the latest-reading table."""
 
+import secrets
 from operator import attrgetter
 
 from sqlalchemy import and_, func, select, true
@@ -8,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..audit import AuditAction, record
 from ..database import DIALECT_INSERT, PreparedInsert
-from ..domain.facts import FactInput
+from ..domain.facts import FactInput, batch_digest
 from ..domain.inputs import InvalidInput
 from ..extensions import db
 from ..models import Fact, LatestFact, utcnow
@@ -25,7 +26,8 @@ class FactsConflict(InvalidInput):
 # Rows are written in this order, so two posts of overlapping facts lock them in the same
 # order and never deadlock each other (PostgreSQL; SQLite has one writer at a time).
 _LOCK_ORDER = attrgetter("name", "observed_at")
-_FACT_COLUMNS = ("service_id", "name", "value", "observed_at", "source", "recorded_at")
+_FACT_COLUMNS = ("service_id", "name", "value", "observed_at", "source", "recorded_at",
+                 "batch")
 # Readings already stored are skipped, and compared afterwards (see record_new_facts).
 _INSERT_FACTS = PreparedInsert(Fact.__table__, _FACT_COLUMNS,
                                on_conflict=lambda insert: insert.on_conflict_do_nothing())
@@ -60,20 +62,22 @@ def record_facts(service, facts, *, actor, now=None):
     facts = sorted(facts, key=_LOCK_ORDER)
     if not facts:
         return 0
+    # Names this call's rows, in them and in its audit entry (with their digest).
+    batch = secrets.randbits(62)
     if db.session.get_bind().dialect.name == "sqlite":
-        stored, new = _insert_one_writer(service.id, facts, now)
+        stored, new = _insert_one_writer(service.id, facts, now, batch)
     else:
-        stored, new = _insert_concurrently(service.id, facts, now)
+        stored, new = _insert_concurrently(service.id, facts, now, batch)
     if stored:
         newest = {fact.name: fact for fact in new}  # in lock order: each name's newest last
         _KEEP_LATEST.execute(db.session, len(newest), service_id=service.id,
                              **_by_field(list(newest.values())))
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
-               names=sorted(newest))
+               names=sorted(newest), batch=batch, digest=batch_digest(new))
     return stored
 
 
-def _insert_one_writer(service_id, facts, now):
+def _insert_one_writer(service_id, facts, now, batch):
     """(how many were stored, the facts that were new) on SQLite, where one writer works
     at a time (write requests begin with BEGIN IMMEDIATE).
 
@@ -84,7 +88,7 @@ def _insert_one_writer(service_id, facts, now):
     rows with it.
     """
     stored = _INSERT_FACTS.execute(db.session, len(facts), service_id=service_id,
-                                   recorded_at=now, **_by_field(facts))
+                                   recorded_at=now, batch=batch, **_by_field(facts))
     if stored == len(facts):
         return stored, facts
     _not_stored_yet(service_id, facts)  # raises on another value; else all are stored now
@@ -93,20 +97,22 @@ def _insert_one_writer(service_id, facts, now):
     return stored, [f for f in facts if (f.name, f.observed_at) in inserted]
 
 
-def _insert_concurrently(service_id, facts, now):
+def _insert_concurrently(service_id, facts, now, batch):
     """(how many were stored, the facts that were new), for a database where other
     requests insert at the same time (PostgreSQL)."""
     try:
         # Facts are new as a rule: a plain INSERT, under a savepoint to come back to when
         # some were stored before (an ON CONFLICT on every post costs a third more).
         with db.session.begin_nested():
-            return _INSERT_NEW_FACTS.execute(db.session, len(facts), service_id=service_id,
-                                             recorded_at=now, **_by_field(facts)), facts
+            stored = _INSERT_NEW_FACTS.execute(db.session, len(facts), service_id=service_id,
+                                               recorded_at=now, batch=batch,
+                                               **_by_field(facts))
+            return stored, facts
     except IntegrityError:
         with db.session.begin_nested():  # a conflict raised inside leaves nothing behind
             new = _not_stored_yet(service_id, facts)
             stored = _INSERT_FACTS.execute(db.session, len(new), service_id=service_id,
-                                           recorded_at=now, **_by_field(new))
+                                           recorded_at=now, batch=batch, **_by_field(new))
             if stored != len(new):
                 # Another request stored some of them meanwhile (the insert waited for it):
                 # the same values are fine, others are a conflict.

@@ -1,9 +1,8 @@
 """Use cases for who supports a service: launch, handoff, handback, retire. The rules
 live in domain.lifecycle; what the guards look at is read by queries.lifecycle."""
 
-from datetime import date
 
-from ..audit import AuditAction, record
+from ..audit import AuditAction, event_digest, event_entry_fields, record
 from ..domain import lifecycle as domain_lifecycle
 from ..domain.inputs import InvalidInput
 from ..extensions import db
@@ -61,9 +60,7 @@ def transition(service, kind, *, actor, reason="", return_conditions="", return_
         event.target_date = target_date
     db.session.add(event)
     service.state = outcome.to_state
-    record(ACTIONS[kind], actor=actor, subject=service, from_state=event.from_state,
-           to_state=event.to_state, reason=reason, review=event.review_id,
-           return_conditions=event.return_conditions or None,
-           return_items=event.return_items or None,
-           target_date=target_date.isoformat() if isinstance(target_date, date) else None)
+    db.session.flush()  # the event's id, for its entry
+    record(ACTIONS[kind], actor=actor, subject=service, event=event.id,
+           event_digest=event_digest(event), **event_entry_fields(event))
     return event

@@ -208,3 +208,100 @@ def test_verify_finds_a_sign_off_given_to_another_consultant(runner, app):
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"review {review.id}: the sign-off's consultant or comment differs" in result.output
+
+
+def handed_back_service():
+    """A service launched, handed off and handed back through the real commands, with
+    facts recorded in two batches."""
+    from datetime import timedelta
+
+    from readiness.commands.facts import record_facts
+    from readiness.commands.lifecycle import transition
+    from readiness.domain.facts import FactInput
+    from readiness.models import utcnow
+
+    from ..factories import make_checklist_version, make_service
+
+    team = make_team()
+    lead = make_user(email="lead@example.com", roles=("ops_lead",))
+    service = make_service(team=team)
+    for stage in ("launch", "handoff"):
+        make_review(service=service, state="approved",
+                    checklist_version=make_checklist_version(
+                        checklist_id=f"{stage}-review", stage=stage))
+    now = utcnow()
+    record_facts(service, [FactInput("pages_per_week", 9.0, now - timedelta(days=1), "pd")],
+                 actor=lead)
+    record_facts(service, [FactInput("pages_per_week", 12.0, now, "pd"),
+                           FactInput("slo_attainment_pct", 98.5, now, "slo")], actor=lead)
+    transition(service, "launch", actor=lead)
+    transition(service, "handoff", actor=lead)
+    transition(service, "handback", actor=lead, reason="12 pages a week",
+               return_conditions="Two pages a week for a month.")
+    db.session.commit()
+    return service
+
+
+@pytest.mark.parametrize(("statement", "problem"), [
+    ("UPDATE management_event SET reason = 'a quiet week' WHERE kind = 'handback'",
+     "management event 3 (handback): changed after it was recorded"),
+    ("UPDATE management_event SET return_conditions = '' WHERE kind = 'handback'",
+     "management event 3 (handback): changed after it was recorded"),
+    ("UPDATE fact SET value = 2 WHERE value = 12",
+     "a value, time or source changed after they were recorded"),
+    ("UPDATE fact SET source = 'someone' WHERE value = 9",
+     "a value, time or source changed after they were recorded"),
+    ("DELETE FROM fact WHERE value = 98.5", "1 stored, 2 recorded"),
+    ("DELETE FROM fact WHERE value = 9", "0 stored, 1 recorded"),
+    ("UPDATE fact SET source = 'pd ' WHERE value = 12", "changed after they"),
+])
+def test_verify_finds_events_and_facts_changed_behind_the_apps_back(runner, app, statement,
+                                                                     problem):
+    """Issue 18, finding 15: what the record's pages show is covered, not only the chain."""
+    handed_back_service()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    db.session.execute(text(statement))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert problem in result.output
+
+
+def test_facts_recorded_in_one_clock_moment_by_two_batches_verify_together(runner, app):
+    from readiness.commands.facts import record_facts
+    from readiness.domain.facts import FactInput
+    from readiness.models import utcnow
+
+    from ..factories import make_service
+
+    service = make_service(team=make_team())
+    now = utcnow()
+    for name in ("pages_per_week", "slo_attainment_pct"):
+        record_facts(service, [FactInput(name, 1.0, now, "")], actor=None, now=now)
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_kept_head_finds_the_newest_entries_removed(runner, app):
+    """Issue 18, finding 15: the chain alone cannot see its end cut off; the head an
+    operator kept can."""
+    for _ in range(3):
+        make_team()
+    db.session.commit()
+    shown = runner.invoke(args=["audit", "verify", "--head"])
+    assert shown.exit_code == 0
+    head = shown.output.split("Head: ")[1].split()[0]
+    assert head.startswith("3:") and len(head) == 66
+    assert runner.invoke(args=["audit", "verify", "--expect-head", head]).exit_code == 0
+
+    drop_triggers()
+    db.session.execute(text("DELETE FROM audit_entry WHERE seq = 3"))
+    db.session.commit()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0  # the chain alone: intact
+    result = runner.invoke(args=["audit", "verify", "--expect-head", head])
+    assert result.exit_code == 1
+    assert "audit entry 3: missing: the record ends before the head kept earlier" in (
+        result.output)
+    bad = runner.invoke(args=["audit", "verify", "--expect-head", "3:abc"])
+    assert bad.exit_code == 2 and "SEQ:HASH" in bad.output

@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from readiness import database
@@ -96,8 +96,10 @@ def test_0006_fills_latest_fact_with_the_newest_reading_of_each_fact(make_app):
         now = utcnow()
         for name, value, age in (("pages", 1.0, 3), ("pages", 2.0, 1), ("pages", 3.0, 2),
                                  ("slo", 99.5, 5)):
-            db.session.add(Fact(service_id=service.id, name=name, value=value,
-                                observed_at=now - timedelta(days=age), source="s"))
+            # The columns of 0005's fact table (no batch yet).
+            db.session.execute(insert(Fact.__table__).values(
+                service_id=service.id, name=name, value=value,
+                observed_at=now - timedelta(days=age), source="s", recorded_at=now))
         db.session.commit()
         upgrade(directory=database.MIGRATIONS_DIR)
         rows = db.session.execute(select(LatestFact.name, LatestFact.value, LatestFact.observed_at)

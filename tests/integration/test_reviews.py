@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from markdown_it import MarkdownIt
 from sqlalchemy import func, select
 
 from readiness.commands.facts import FactInput, record_facts
@@ -211,10 +212,51 @@ def test_export_is_a_markdown_document(client, login, setting):
     text = page(response)
     assert text.startswith("# Launch Readiness Review: Checkout")
     assert "### Pager load is supportable" in text
-    assert "> Two pages a **week**" in text
+    assert "\nTwo pages a **week**\n" in text
     assert "**Not applicable**" in text
     assert f"`{review.content_hash}`" in text
     assert re.search(r"### Approved by User \d+", text)
+
+
+CODE_EVIDENCE = (
+    "The alert fires on `rate(x[5m]) > 0.01 && p99 < 800ms` and on ``a `tick` & <b>``:\n"
+    "\n"
+    "```promql\n"
+    "sum(rate(errors_total[5m])) / sum(rate(requests_total[5m])) > 0.01 && on() <x>\n"
+    "    indented & \"quoted\" <not html>\n"
+    "```\n"
+    "\n"
+    "~~~\n"
+    "a fence of ``` inside & <tilde>\n"
+    "~~~\n"
+    "Prose with <b>tags</b> & a lone ` backtick.")
+
+
+def test_the_export_keeps_code_byte_for_byte(client, login, setting):
+    """Issue 19, defect 2: code in evidence is exported verbatim and a CommonMark viewer
+    shows exactly that code; the prose around it stays inert."""
+    review = make_review(service=setting["service"], checklist_version=setting["version"],
+                         answers=[("pager-load", "met", CODE_EVIDENCE)])
+    db.session.commit()
+    login(setting["member"])
+    text = page(client.get(f"/reviews/{review.id}/export.md"))
+    for code in ("rate(x[5m]) > 0.01 && p99 < 800ms", "a `tick` & <b>",
+                 "sum(rate(errors_total[5m])) / sum(rate(requests_total[5m])) > 0.01 && "
+                 "on() <x>\n    indented & \"quoted\" <not html>",
+                 "a fence of ``` inside & <tilde>"):
+        assert code in text
+    rendered = MarkdownIt("commonmark").render(text)
+    codes = [html.unescape(c) for c in re.findall(r"<code[^>]*>(.*?)</code>", rendered,
+                                                  re.DOTALL)]
+    assert "rate(x[5m]) > 0.01 && p99 < 800ms" in codes
+    assert "a `tick` & <b>" in codes
+    assert ("sum(rate(errors_total[5m])) / sum(rate(requests_total[5m])) > 0.01 && on() "
+            "<x>\n    indented & \"quoted\" <not html>\n") in codes
+    assert "a fence of ``` inside & <tilde>\n" in codes
+    assert 'class="language-promql"' in rendered
+    prose = rendered.split("a fence of")[1]
+    assert "<b>" not in prose and "&lt;b&gt;tags&lt;/b&gt;" in prose
+    assert "a lone ` backtick" in prose
 
 
 def test_unknown_reviews_are_404(client, login, setting):

@@ -4,6 +4,7 @@ from html.parser import HTMLParser
 
 import markdown
 import pytest
+from markdown_it import MarkdownIt
 
 from readiness.extensions import db
 
@@ -43,6 +44,19 @@ PAYLOADS = [
     "<form action=javascript:alert(1)><button>x</button></form>",
     "<style>@import 'https://evil.example/x.css';</style>",
     "<meta http-equiv=refresh content=\"0;url=javascript:alert(1)\">",
+    # Code is exported as it is, made inert by Markdown's own means: each of these must
+    # still be code (or escaped prose) to a CommonMark viewer.
+    "`<script>alert(1)</script>`",
+    "```\n<script>alert(1)</script>\n```",
+    "~~~html\n<svg onload=alert(1)>\n~~~",
+    "```\n<img src=x onerror=alert(1)>",
+    "- x\n   ```\n<script>alert(1)</script>\n   ```",
+    "`a\n\n<img src=x onerror=alert(1)>`",
+    "`` ` <script>alert(1)</script> ` ``",
+    "```` ``` ````\n<img src=x onerror=alert(1)>",
+    "    ```\n<script>alert(1)</script>\n    ```",
+    "> ```\n<script>alert(1)</script>",
+    "[`x`](javascript:alert(1))",
 ]
 
 DANGEROUS_TAGS = {"script", "iframe", "object", "embed", "svg", "math", "style", "meta",
@@ -120,6 +134,7 @@ def test_payloads_saved_everywhere_come_back_inert(app, login, client, reviewed,
     page = client.get(f"/reviews/{review_id}").get_data(as_text=True)
     assert problems_in(page) == []
     export = client.get(f"/reviews/{review_id}/export.md").get_data(as_text=True)
-    assert "<" not in export.replace("<https://example.com/runbook>", "")
-    # Even a viewer that passes raw HTML through gets nothing live from the export.
-    assert problems_in(markdown.markdown(export)) == []
+    # Even a viewer that passes raw HTML through gets nothing live from the export: a
+    # CommonMark one, and Python-Markdown with fenced code.
+    assert problems_in(MarkdownIt("commonmark", {"html": True}).render(export)) == []
+    assert problems_in(markdown.markdown(export, extensions=["fenced_code"])) == []

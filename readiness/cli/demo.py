@@ -142,6 +142,10 @@ def load_demo(now=None):
     review("refunds", launch, "draft", team, 12, gaps=5)
     review("autocomplete", launch, "withdrawn", searcher, 60, gaps=10)
     review("autocomplete", launch, "submitted", searcher, 3)
+    # Waiting for an ops lead (their My work): a launch approved, not yet live, and a
+    # handoff approved, not yet accepted.
+    review("payouts", launch, "approved", team, 9, took=3)
+    review("checkout", handoff, "approved", team, 8, took=4, decider=1)
     push_facts(services["search-api"], "search-api", now, 70, 6, pages=12, toil=55, slo=99.2)
     move("search-api", "handback", 40,
          "Twelve pages a week since the index migration, and objectives missed three "
@@ -162,6 +166,7 @@ SERVICES = [
     ("refunds", "Refunds", "payments", 2, "Sends money back when orders are returned."),
     ("invoice-pdf", "Invoice PDF", "payments", 3, "Rendered invoices; replaced by billing."),
     ("fraud-score", "Fraud score", "payments", 2, "Scores each payment for fraud risk."),
+    ("payouts", "Payouts", "payments", 2, "Pays sellers their share of each sale."),
     ("search-api", "Search API", "search", 2, "Product search for the shop and the apps."),
     ("autocomplete", "Autocomplete", "search", 3, "Suggestions while people type."),
 ]

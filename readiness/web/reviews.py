@@ -15,7 +15,9 @@ from ..domain import checklists, permissions, reviews
 from ..domain.reviews import STATUS_LABELS, ReviewRefused
 from ..extensions import db
 from ..faults import give_up_writing, is_busy, takes_no_changes
-from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service
+from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service, utcnow
+from ..queries import dashboard, work
+from ..queries import lifecycle as situations
 from ..queries.checklists import current_versions
 from ..queries.reviews import answered_by_ids, review_status
 from . import carry
@@ -328,5 +330,13 @@ def my_work():
         waiting = db.session.scalars(
             submitted.options(*shown).order_by(Review.submitted_at, Review.id)
             .limit(MY_WORK_LIMIT)).all()
+    queue = {}
+    if user.is_ops_lead:
+        now = utcnow()
+        queue = {"launch": work.ready_for("launch", now),
+                 "handoff": work.ready_for("handoff", now),
+                 "candidates": situations.handback_candidates(now),
+                 "expiring": dashboard.expiring_launch_approvals(now)}
     return render_template("reviews/my_work.html", team_reviews=team_reviews, waiting=waiting,
-                           team_total=team_total, waiting_total=waiting_total)
+                           team_total=team_total, waiting_total=waiting_total, queue=queue,
+                           limit=MY_WORK_LIMIT)

@@ -262,3 +262,47 @@ def test_the_dashboard_shows_the_first_entries_and_links_to_the_whole_lists(
 def test_the_whole_lists_need_a_sign_in(client, path):
     response = client.get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def section(page, heading_id):
+    start = page.index(f'id="{heading_id}"')
+    end = page.find("<section", start)
+    return page[start:end if end != -1 else len(page)]
+
+
+def test_the_ops_leads_my_work_is_their_queue_on_the_demo(app, client, login):
+    """Issue 19, defect 4: pending launches, handoffs waiting for acceptance, handback
+    candidates and expiring approvals, each linking to where the lead acts."""
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
+          password="demo")
+    page = text(client.get("/my-work"))
+    launches = section(page, "ready-launch")
+    assert "Payouts" in launches and "/services/payouts#support" in launches
+    assert "Refunds" not in launches  # a draft, not approved
+    handoffs = section(page, "ready-handoff")
+    assert "Checkout" in handoffs and "/services/checkout#support" in handoffs
+    assert "Ledger" not in handoffs  # Ops-managed already
+    assert "Ledger" in section(page, "lead-candidates")
+    assert "Checkout" in section(page, "lead-expiring")
+
+    # Each entry is something the lead can do now: the service page offers it.
+    service_page = text(client.get("/services/payouts"))
+    assert 'action="/services/payouts/launch"' in service_page
+
+
+def test_a_launch_waits_no_more_once_launched_and_a_handoff_once_accepted(
+        app, client, login):
+    lead = make_user(email="lead@example.com", roles=("ops_lead",))
+    team = make_team()
+    service = make_service(slug="payouts", name="Payouts", team=team)
+    make_review(service=service, state="approved",
+                checklist_version=make_checklist_version())
+    db.session.commit()
+    login(lead)
+    assert "Payouts" in section(text(client.get("/my-work")), "ready-launch")
+    assert client.post("/services/payouts/launch").status_code == 302
+    page = text(client.get("/my-work"))
+    assert "Payouts" not in section(page, "ready-launch")
+    assert "Payouts" not in section(page, "ready-handoff")  # no handoff review yet

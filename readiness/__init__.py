@@ -34,8 +34,9 @@ def create_app(test_config=None):
     from . import audit  # noqa: F401  (registers the audit triggers on the table)
     from .api import bp as api_bp
     from .cli import register_commands
+    from .markdown import excerpt
     from .markdown import render as render_markdown
-    from .web import admin, auth, errors, home, lifecycle, profile, reviews, services
+    from .web import admin, auth, errors, home, labels, lifecycle, profile, reviews, services
 
     for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, lifecycle.bp, profile.bp,
                       admin.bp, api_bp):
@@ -43,6 +44,8 @@ def create_app(test_config=None):
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no CSRF to fear
     errors.register(app)
     app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(excerpt, "excerpt")
+    app.add_template_global(labels.state_label, "state_label")
     register_commands(app)
 
     if app.config["AUTO_MIGRATE"]:

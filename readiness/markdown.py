@@ -4,8 +4,11 @@ User text (evidence, comments, reasons) and checklist text both go through
 `render`; templates use the `markdown` filter and never `|safe`.
 """
 
+import html as html_lib
+
 import markdown as markdown_lib
 import nh3
+from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
 TAGS = {
@@ -31,6 +34,21 @@ def _links_as_they_look(tag, attribute, value):
     return value
 
 
+class ImagesAsLinks(Treeprocessor):
+    """An image becomes a link to it named by its alt text ("Image: alt"): pages load no
+    image from elsewhere (the CSP allows none), and the alt text is what the writer
+    meant readers to see. An unsafe address loses its link, as any link's would."""
+
+    def run(self, root):
+        for image in root.iter("img"):
+            alt = (image.get("alt") or "").strip()
+            source = image.get("src") or ""
+            image.tag = "a"
+            image.attrib.clear()
+            image.set("href", source)
+            image.text = f"Image: {alt}" if alt else "Image"
+
+
 def render(text) -> Markup:
     """Safe HTML for the Markdown `text` (None or empty gives an empty string)."""
     if not text:
@@ -40,9 +58,24 @@ def render(text) -> Markup:
     # into evidence to talk about them.
     converter.preprocessors.deregister("html_block")
     converter.inlinePatterns.deregister("html")
+    converter.treeprocessors.register(ImagesAsLinks(converter), "images_as_links", 0)
     html = converter.convert(text)
     clean = nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
                       link_rel="noopener noreferrer nofollow",
                       attribute_filter=_links_as_they_look)
     # Safe: nh3 has sanitised it with the allow-list above.
     return Markup(clean)  # noqa: S704  # nosec B704
+
+
+def excerpt(text, limit=200) -> str:
+    """The Markdown `text` as plain text on one line (what a reader sees, without the
+    markup), cut at a word to at most `limit` characters with "…". For places where the
+    whole text is shown elsewhere (the service page's "since" line)."""
+    plain = html_lib.unescape(nh3.clean(str(render(text)), tags=set()))
+    words = " ".join(plain.split())
+    if len(words) <= limit:
+        return words
+    cut = words[:limit - 1]
+    if words[limit - 1] != " " and " " in cut:  # not at the end of a word: drop its start
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"

@@ -148,8 +148,9 @@ def load_demo(now=None):
     review("checkout", handoff, "approved", team, 8, took=4, decider=1)
     push_facts(services["search-api"], "search-api", now, 70, 6, pages=12, toil=55, slo=99.2)
     move("search-api", "handback", 40,
-         "Twelve pages a week since the index migration, and objectives missed three "
-         "weeks running.",
+         "**Twelve pages a week** since the index migration, and objectives missed "
+         "three weeks running. The on-call rota for search has two people left, the "
+         "paging policy was widened twice, and the capacity work is not finished.",
          return_conditions="Finish the index migration; a month at or under 3 pages a "
                            "week; objectives met for four weeks.",
          return_items=["pager-load", "slo-attainment"],

@@ -4,12 +4,14 @@ live in domain.lifecycle; what the guards look at is read by queries.lifecycle."
 
 from ..audit import AuditAction, event_digest, event_entry_fields, record
 from ..domain import lifecycle as domain_lifecycle
+from ..domain import reviews as review_rules
 from ..domain.inputs import InvalidInput
 from ..extensions import db
 from ..models import ManagementEvent, utcnow
 from ..queries.checklists import handoff_item_titles
 from ..queries.facts import latest_facts
 from ..queries.lifecycle import failing_handback_items, situation
+from ..queries.reviews import open_reviews
 
 MAX_REASON = 20_000
 ACTIONS = {
@@ -60,7 +62,18 @@ def transition(service, kind, *, actor, reason="", return_conditions="", return_
         event.target_date = target_date
     db.session.add(event)
     service.state = outcome.to_state
+    if kind == "retire":
+        _close_open_reviews(service, actor)
     db.session.flush()  # the event's id, for its entry
     record(ACTIONS[kind], actor=actor, subject=service, event=event.id,
            event_digest=event_digest(event), **event_entry_fields(event))
     return event
+
+
+def _close_open_reviews(service, actor):
+    """A retired service takes no reviews: those still open are withdrawn, each with its
+    own entry saying why, so no consultant is left a review to decide."""
+    for review in open_reviews(service.id):
+        review.state = review_rules.next_state(review.state, "close")
+        record(AuditAction.REVIEW_WITHDRAW, actor=actor, subject=review,
+               reason="the service was retired")

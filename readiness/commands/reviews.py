@@ -2,13 +2,14 @@
 
 from dataclasses import dataclass
 
+from .. import locks
 from ..audit import AuditAction, record
 from ..domain import checklists, permissions, reviews
 from ..domain.inputs import InvalidInput, is_http_link
-from ..domain.reviews import ReviewRefused
+from ..domain.reviews import ReviewAlreadyOpen, ReviewRefused
 from ..extensions import db
 from ..models import ANSWER_STATUSES, Answer, Decision, Review, utcnow
-from ..queries.reviews import answered_by_ids, review_status
+from ..queries.reviews import answered_by_ids, open_review_of, review_status
 
 MAX_EVIDENCE = 20_000
 MAX_COMMENT = 20_000
@@ -36,6 +37,10 @@ def start_review(service, checklist_version, *, actor):
         raise ReviewRefused(f"{service.name} is retired: it takes no new reviews.")
     if checklist_version.stage == "handback":
         raise ReviewRefused("Handback criteria are checked automatically, not reviewed.")
+    locks.hold("review-start", service.id)  # two people starting at once: one review
+    open_review = open_review_of(service.id, checklist_version.checklist_id)
+    if open_review is not None:
+        raise ReviewAlreadyOpen(open_review, checklist_version.title)
     review = Review(service=service, checklist_version=checklist_version, state="draft",
                     created_by=actor)
     db.session.add(review)

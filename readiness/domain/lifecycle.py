@@ -38,6 +38,12 @@ STATES = tuple(State)
 # Live: in production, with the gate open while its launch approval holds.
 LIVE_STATES = (State.SELF_MANAGED, State.OPS_MANAGED)
 STATE_LABELS = {state.value: state.label for state in State}
+# The review a service needs next, by its state: the checklist picker starts there.
+NEXT_REVIEW_STAGE = {State.DEVELOPMENT: "launch", State.SELF_MANAGED: "handoff",
+                     State.OPS_MANAGED: "launch"}
+# A management event as the service page names it ("Since DATE: handed back …").
+EVENT_LABELS = {"launch": "launched", "handoff": "handed off to Ops",
+                "handback": "handed back to the team", "retire": "retired"}
 TRANSITION_LABELS = {
     "launch": "Launch",
     "handoff": "Hand off to Ops",

@@ -9,11 +9,26 @@ from .hashing import content_hash
 
 
 class ReviewState(StrEnum):
+    """Where a review is; stored as its value, shown as its label."""
+
     DRAFT = "draft"
     SUBMITTED = "submitted"
     CHANGES_REQUESTED = "changes_requested"
     APPROVED = "approved"
     WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self):
+        return _REVIEW_STATE_LABELS[self]
+
+
+_REVIEW_STATE_LABELS = {
+    ReviewState.DRAFT: "Draft",
+    ReviewState.SUBMITTED: "Submitted",
+    ReviewState.CHANGES_REQUESTED: "Changes requested",
+    ReviewState.APPROVED: "Approved",
+    ReviewState.WITHDRAWN: "Withdrawn",
+}
 
 
 class AnswerStatus(StrEnum):
@@ -29,6 +44,7 @@ class AnswerStatus(StrEnum):
 
 
 REVIEW_STATES = tuple(ReviewState)
+REVIEW_STATE_LABELS = {state.value: state.label for state in ReviewState}
 ANSWER_STATUSES = tuple(AnswerStatus)
 # Checklists of these stages are reviewed; handback criteria are checked automatically.
 REVIEWED_STAGES = ("launch", "handoff")
@@ -40,18 +56,36 @@ TRANSITIONS = {
     ("submitted", "approve"): "approved",
     ("submitted", "request_changes"): "changes_requested",
     ("draft", "withdraw"): "withdrawn",
+    # Retiring the service closes what is still open (commands.lifecycle).
+    ("draft", "close"): "withdrawn",
+    ("submitted", "close"): "withdrawn",
+    ("changes_requested", "close"): "withdrawn",
 }
 ACTION_WORDS = {
     "submit": "submitted",
     "approve": "approved",
     "request_changes": "sent back for changes",
     "withdraw": "withdrawn",
+    "close": "closed",
 }
 STATUS_LABELS = {status.value: status.label for status in AnswerStatus}
 
 
 class ReviewRefused(Exception):
     """A review action that the rules do not allow; the message says why."""
+
+
+class ReviewAlreadyOpen(ReviewRefused):
+    """A new review of a checklist while one of it is still open for the service."""
+
+    def __init__(self, review_id, title):
+        self.review_id = review_id
+        super().__init__(f"Review #{review_id} of {title} is still open for this service: "
+                         f"finish or withdraw it before starting another.")
+
+
+# Reviews in these states are still open: a new one of the same checklist waits for them.
+OPEN_STATES = (ReviewState.DRAFT, ReviewState.SUBMITTED, ReviewState.CHANGES_REQUESTED)
 
 
 def next_state(state, action):

@@ -7,7 +7,7 @@ from ..audit import AuditAction
 from ..domain import checklists, reviews
 from ..domain.reviews import AnswerState
 from ..extensions import db
-from ..models import AuditEntry, utcnow
+from ..models import AuditEntry, ChecklistVersion, Review, utcnow
 from .facts import latest_facts, latest_values
 
 
@@ -44,3 +44,19 @@ def answered_by_ids(review):
             AuditEntry.actor_id.is_not(None)).distinct())
     current = {a.answered_by_id for a in review.answers if a.answered_by_id is not None}
     return current | set(savers)
+
+
+def open_review_of(service_id, checklist_id):
+    """The id of the service's oldest open review of the checklist, or None."""
+    return db.session.scalar(
+        select(Review.id).join(Review.checklist_version)
+        .where(Review.service_id == service_id, Review.state.in_(reviews.OPEN_STATES),
+               ChecklistVersion.checklist_id == checklist_id)
+        .order_by(Review.id).limit(1))
+
+
+def open_reviews(service_id):
+    """The service's reviews still open (draft, submitted, changes requested)."""
+    return db.session.scalars(select(Review).where(
+        Review.service_id == service_id, Review.state.in_(reviews.OPEN_STATES))
+        .order_by(Review.id)).all()

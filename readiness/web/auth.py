@@ -9,7 +9,16 @@ has passed.
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
@@ -44,6 +53,11 @@ def unauthorized():
         form = LoginForm(formdata=None, next=request.path)
         return render_template("auth/login.html", form=form, carried=carry.fields(request),
                                carried_endpoint=request.endpoint, session_expired=True), 401
+    if session.pop("_user_id", None) is not None:  # it named someone whose session ended
+        flash("Your session ended: you were signed out elsewhere, your password was "
+              "changed or your account was disabled. Sign in again.", "warning")
+    else:
+        flash(login_manager.login_message, login_manager.login_message_category)
     if request.method == "GET":
         target = request.full_path.rstrip("?")
     else:  # after signing in, go back to the page the form was on, not to a POST-only URL
@@ -96,6 +110,10 @@ def login():
         return render_template("auth/login.html", form=form, carried=carried,
                                carried_endpoint=carried_endpoint), 422
     user = user_with_password(form.email.data, form.password.data)
+    if user is not None and user.is_disabled:
+        form.email.errors.append("This account is disabled: an admin can enable it again.")
+        return render_template("auth/login.html", form=form, carried=carried,
+                               carried_endpoint=carried_endpoint), 403
     if user is None:
         accounts.note_failed_sign_in(client_address())
         db.session.commit()

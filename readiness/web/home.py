@@ -1,6 +1,6 @@
 """The dashboard: the home page after sign-in."""
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import login_required
 
 from ..models import utcnow
@@ -17,6 +17,12 @@ def index():
     # Each worklist shows its first DASHBOARD_SHOWN entries and links to a page of all.
     return render_template("home/index.html", now=now,
                            shown=current_app.config["DASHBOARD_SHOWN"], **dashboard.build(now))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers and tools that ask for /favicon.ico get the icon the pages link to."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/handback-candidates")

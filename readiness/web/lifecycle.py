@@ -1,7 +1,7 @@
 """Changing who supports a service: launch, hand off, hand back, retire."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -15,11 +15,14 @@ from ..models import Service, utcnow
 from ..queries import lifecycle as situations
 from ..queries.checklists import handoff_item_titles
 from ..queries.facts import latest_facts
+from ..queries.reviews import open_reviews
 from . import carry
 from .errors import found, require
 
 bp = Blueprint("lifecycle", __name__)
 
+# A handoff is accepted with a warning when the launch approval runs out within this.
+EXPIRY_WARNING = timedelta(days=30)
 DONE = {
     "launch": "{name} is launched: its team carries the pager.",
     "handoff": "{name} is handed off: Ops carries the pager now.",
@@ -69,15 +72,26 @@ def support_panel(service, user):
         "return_conditions": situations.open_return_conditions(service),
         "item_titles": handoff_item_titles(),
         "actions": actions,
+        "event_labels": lifecycle.EVENT_LABELS,
+        "open_reviews": len(open_reviews(service.id)) if service.state != "retired" else 0,
+        # A handoff leans on a live launch approval: say when that runs out soon.
+        "launch_expires_soon": (situation.launch_approval is not None
+                                and situation.launch_approval.expires_at() is not None
+                                and situation.launch_approval.expires_at()
+                                <= now + EXPIRY_WARNING),
     }
 
 
-def _do(service, kind, **details):
+def _do(service, kind, confirmed=True, **details):
     if kind == "handoff":
         require(permissions.can_accept_handoff(current_user),
                 "Only an ops lead accepts a service into Ops management.")
     require(permissions.can_change_support(current_user),
             "Only ops leads and admins change who supports a service.")
+    if not confirmed:
+        flash(f"Nothing changed: tick the box to confirm that {service.name} is to be "
+              f"{lifecycle.EVENT_LABELS[kind]}. It cannot be undone.", "error")
+        return False
     try:
         support.transition(service, kind, actor=current_user, **details)
     except lifecycle.TransitionRefused as exc:
@@ -109,7 +123,8 @@ def hand_off(slug):
 @login_required
 def retire(slug):
     service = load_service(slug)
-    _do(service, "retire", reason=request.form.get("reason", ""))
+    _do(service, "retire", reason=request.form.get("reason", ""),
+        confirmed=request.form.get("confirm") == "yes")
     return redirect(url_for("services.show", slug=slug))
 
 

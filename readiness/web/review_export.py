@@ -13,7 +13,7 @@ import html
 import re
 
 from ..domain import checklists
-from ..domain.reviews import STATUS_LABELS
+from ..domain.reviews import REVIEW_STATE_LABELS, STATUS_LABELS
 from ..markdown import is_safe_link_target
 from ..queries.reviews import review_status
 
@@ -123,9 +123,10 @@ def export_markdown(review):
     lines = [
         f"# {one_line(content['title'])}: {one_line(service.name)}",
         "",
-        f"- Service: {one_line(service.name)} (`{service.slug}`), team {one_line(service.team.name)}",
+        f"- Service: {one_line(service.name)} (`{service.slug}`), "
+        f"team {one_line(service.team.name)}",
         f"- Checklist: `{content['id']}` version {content['version']}",
-        f"- State: {review.state.replace('_', ' ')}",
+        f"- Review #{review.id}, {REVIEW_STATE_LABELS[review.state].lower()}",
     ]
     if review.submitted_at:
         lines.append(f"- Submitted: {review.submitted_at:%Y-%m-%d %H:%M} UTC")

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import commands
 from ..commands.reviews import AnswerInput, validate_answers
 from ..domain import checklists, permissions, reviews
-from ..domain.reviews import STATUS_LABELS, ReviewRefused
+from ..domain.reviews import STATUS_LABELS, ReviewAlreadyOpen, ReviewRefused
 from ..extensions import db
 from ..faults import give_up_writing, is_busy, takes_no_changes
 from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service, utcnow
@@ -164,11 +164,15 @@ def start(slug):
         return redirect(url_for("services.show", slug=slug))
     try:
         review = commands.start_review(service, version, actor=current_user)
+    except ReviewAlreadyOpen as exc:  # take the person to the review to finish
+        flash(str(exc), "error")
+        return redirect(url_for("reviews.show", review_id=exc.review_id))
     except ReviewRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("services.show", slug=slug))
     db.session.commit()
-    flash(f"Review of {service.name} against {version.title} started.", "success")
+    flash(f"Review #{review.id} of {service.name} against {version.title} started.",
+          "success")
     return redirect(url_for("reviews.show", review_id=review.id))
 
 
@@ -290,6 +294,10 @@ def withdraw(review_id):
     review = load_review(review_id)
     require(permissions.can_withdraw_review(current_user, review),
             "Only the owning team can withdraw a draft review.")
+    if request.form.get("confirm") != "yes":
+        flash("Nothing changed: tick the box to confirm the withdrawal. A withdrawn "
+              "review cannot be reopened.", "error")
+        return redirect(url_for("reviews.show", review_id=review.id))
     commands.withdraw_review(review, actor=current_user)
     db.session.commit()
     flash("The draft is withdrawn.", "success")

@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, ValidationError
 from ..commands import services as service_ops
 from ..domain import permissions
 from ..domain.inputs import InvalidInput
-from ..domain.lifecycle import STATE_LABELS
+from ..domain.lifecycle import NEXT_REVIEW_STAGE, STATE_LABELS
 from ..domain.reviews import REVIEWED_STAGES
 from ..extensions import db
 from ..models import SERVICE_STATES, Review, Service, Team
@@ -121,6 +121,14 @@ def index():
         tiers=TIER_LABELS, can_create=permissions.can_create_service(current_user),
         is_filtered=bool(filters),
     )
+
+
+def picker_versions(service):
+    """The checklists a review may be started against, the stage the service needs next
+    first (launch for a service in development, handoff once it is self-managed)."""
+    first = NEXT_REVIEW_STAGE.get(service.state)
+    return sorted(current_versions(REVIEWED_STAGES),
+                  key=lambda v: (v.stage != first, v.stage, v.title))
 
 
 def parse_filters(args, teams):
@@ -259,10 +267,8 @@ def show(slug):
                            reviews=sorted(service.reviews, key=lambda r: r.created_at,
                                           reverse=True),
                            links=links, tier_label=TIER_LABELS.get(service.tier, service.tier),
-                           state_label=STATE_LABELS.get(service.state, service.state),
                            can_edit=permissions.can_edit_service(current_user, service),
                            can_start_review=can_start,
-                           checklist_versions=(current_versions(REVIEWED_STAGES) if can_start
-                                               else []),
+                           checklist_versions=picker_versions(service) if can_start else [],
                            support=support_panel(service, current_user),
                            timeline=service_timeline(service))

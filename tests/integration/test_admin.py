@@ -287,7 +287,7 @@ def test_disabling_a_user_ends_their_session_and_refuses_sign_in(app, client, ad
     assert other.get("/").status_code == 302
     refused = app.test_client().post("/login", data={"email": target.email,
                                                      "password": PASSWORD})
-    assert refused.status_code == 422
+    assert refused.status_code == 403 and "disabled" in refused.text
     assert last_entry("user:update").changes == {"is_disabled": True}
     assert row_starting(client.get("/admin/users"), target.name)[-1] == "disabled"
     # Enabling the account again does not bring the old session back.

@@ -96,3 +96,14 @@ def test_secure_session_cookies_are_one_variable_away(tmp_path, monkeypatch):
     assert not create_app(dict(config)).config.get("SESSION_COOKIE_SECURE")
     monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
     assert create_app(dict(config)).config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_the_icon_is_linked_and_favicon_ico_leads_to_it(client, app):
+    """Issue 19, defect 15: no 404 for the icon on a first visit."""
+    page = client.get("/login").text
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    icon.close()
+    legacy = client.get("/favicon.ico")
+    assert legacy.status_code == 301 and legacy.headers["Location"] == "/static/favicon.svg"

@@ -82,9 +82,28 @@ def test_a_disabled_user_cannot_sign_in(client, app):
     db.session.commit()
     response = client.post("/login", data={"email": "ana@example.com",
                                            "password": "correct horse"})
-    assert response.status_code == 422
+    assert response.status_code == 403  # issue 19, defect 12: told what happened
+    assert "This account is disabled: an admin can enable it again." in response.text
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "user:login")) == 0
+    wrong = client.post("/login", data={"email": "ana@example.com", "password": "guess"})
+    assert wrong.status_code == 422 and "disabled" not in wrong.text  # only with it
+
+
+def test_an_ended_session_is_told_so_on_the_sign_in_page(client, app, login):
+    """Issue 19, defect 12: signed out elsewhere (or the password changed), the next page
+    explains; a visitor who never signed in gets the usual hint."""
+    from readiness.commands.accounts import set_password
+
+    user = login(make_user(email="ana@example.com"))
+    assert client.get("/my-work").status_code == 200
+    set_password(user, "a new password!", actor=None)
+    db.session.commit()
+    ended = client.get("/my-work", follow_redirects=True)
+    assert "Your session ended: you were signed out elsewhere" in ended.text
+    again = client.get("/my-work", follow_redirects=True)  # said once
+    assert "Your session ended" not in again.text
+    assert "Please sign in to see that page." in again.text
 
 
 def test_the_session_cookie_is_http_only_and_same_site_lax(client, app):

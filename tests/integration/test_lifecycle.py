@@ -11,7 +11,14 @@ from readiness.commands.facts import FactInput, record_facts
 from readiness.extensions import db
 from readiness.models import ManagementEvent, Service, User, clock_at, utcnow
 
-from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
+from ..factories import (
+    SMALL_CHECKLIST,
+    make_checklist_version,
+    make_review,
+    make_service,
+    make_team,
+    make_user,
+)
 
 HANDBACK_CRITERIA = {
     "id": "handback-criteria", "title": "Handback criteria", "stage": "handback",
@@ -143,13 +150,17 @@ def test_unknown_return_items_and_past_dates_are_refused(client, login, org):
 
 def test_retire_needs_a_reason_and_is_final(client, login, org):
     login(org["lead"])
-    refused = client.post("/services/ledger/retire", data={"reason": ""},
+    refused = client.post("/services/ledger/retire", data={"reason": "", "confirm": "yes"},
                           follow_redirects=True)
     assert "needs a reason for the retire" in text(refused)
     assert state() == "development"
-    client.post("/services/ledger/retire", data={"reason": "Replaced"})
+    unconfirmed = client.post("/services/ledger/retire", data={"reason": "Replaced"},
+                              follow_redirects=True)
+    assert "tick the box to confirm that Ledger is to be retired" in text(unconfirmed)
+    assert state() == "development"
+    client.post("/services/ledger/retire", data={"reason": "Replaced", "confirm": "yes"})
     assert state() == "retired"
-    again = client.post("/services/ledger/retire", data={"reason": "Again"},
+    again = client.post("/services/ledger/retire", data={"reason": "Again", "confirm": "yes"},
                         follow_redirects=True)
     assert "the service is retired" in text(again)
 
@@ -306,3 +317,81 @@ def test_a_launch_waits_no_more_once_launched_and_a_handoff_once_accepted(
     page = text(client.get("/my-work"))
     assert "Payouts" not in section(page, "ready-launch")
     assert "Payouts" not in section(page, "ready-handoff")  # no handoff review yet
+
+
+def test_the_service_page_names_its_last_event_in_plain_words_with_an_excerpt(
+        app, client, login):
+    """Issue 19, defects 6 and 11: the "since" line shows a plain-text excerpt of the
+    reason (its Markdown rendered away, long ones cut), the gate line ends with a full
+    stop, and each state has one label, from the domain, wherever it is shown."""
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
+          password="demo")
+    page = text(client.get("/services/search-api"))
+    since = page[page.index('class="since"'):]
+    since = since[:since.index("</p>")]
+    assert "handed back to the team by Lee Navarro" in since
+    assert "Twelve pages a week since the index migration" in since
+    assert "**" not in since and "…" in since and "(in full in the timeline)" in since
+    timeline = page[page.index('id="timeline-title"'):]
+    assert "<strong>Twelve pages a week</strong>" in timeline  # whole, rendered, there
+    ledger = text(client.get("/services/ledger"))
+    since = ledger[ledger.index('class="since"'):]
+    since = since[:since.index("</p>")]
+    assert "handed off to Ops by" in since and "(in full" not in since  # short: whole
+
+    refunds = text(client.get("/services/refunds"))
+    gate = refunds[refunds.index('class="gate'):]
+    assert "no approved launch review.\n" in gate[:gate.index("</p>")]
+
+    listing = text(client.get("/services/"))
+    dashboard = text(client.get("/"))
+    for page in (listing, dashboard, ledger):
+        assert "ops managed" not in page.replace("Ops-managed", "")
+    assert '<span class="badge state-ops_managed">Ops-managed</span>' in listing
+    assert '<span class="badge state-changes_requested">Changes requested</span>' in text(
+        client.get("/services/fraud-score"))
+
+
+def test_retiring_withdraws_the_open_reviews_with_an_entry_each(client, login, org):
+    """Issue 19, defect 8: no review of a retired service waits in a queue."""
+    from readiness.models import AuditEntry, Review
+
+    service = org["service"]
+    draft = make_review(service=service, checklist_version=org["launch"])
+    submitted = make_review(service=service, checklist_version=org["handoff"],
+                            state="submitted")
+    done = make_review(service=service, checklist_version=org["launch"], state="approved")
+    db.session.commit()
+    login(org["lead"])
+    page = text(client.get("/services/ledger"))
+    assert "Retiring cannot be undone; its 2 open reviews will be withdrawn." in page
+    client.post("/services/ledger/retire", data={"reason": "Replaced", "confirm": "yes"})
+    db.session.expire_all()
+    states = {r.id: r.state for r in db.session.scalars(select(Review))}
+    assert states == {draft.id: "withdrawn", submitted.id: "withdrawn", done.id: "approved"}
+    closed = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "review:withdraw")).all()
+    assert sorted(int(e.subject_id) for e in closed) == sorted([draft.id, submitted.id])
+    assert all(e.changes == {"reason": "the service was retired"} for e in closed)
+    consultant = make_user(email="c@example.com", roles=("consultant",))
+    db.session.commit()
+    client.post("/logout")
+    login(consultant)
+    assert "No review is waiting for a decision." in text(client.get("/my-work"))
+
+
+def test_a_handoff_with_a_launch_approval_about_to_expire_says_so(client, login, org):
+    """Issue 19, defect 14."""
+    service = org["service"]
+    service.state = "self_managed"
+    soon = make_checklist_version(version=2, content={**SMALL_CHECKLIST, "version": 2,
+                                                      "valid_for_days": 20})
+    make_review(service=service, checklist_version=soon, state="approved")
+    make_review(service=service, checklist_version=org["handoff"], state="approved")
+    db.session.commit()
+    login(org["lead"])
+    page = text(client.get("/services/ledger"))
+    assert "The launch approval counts only until" in page
+    assert "needs a launch re-review within weeks" in page

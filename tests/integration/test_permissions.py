@@ -40,11 +40,13 @@ def cases(w):
                                  "tier": "2"}),
         "services.edit": Case("/services/svc/edit", {"owner", "admin"},
                               {"name": "Renamed", "tier": "1", "description": "New words"}),
+        # svc has open launch reviews (a second is refused), none of handoff.
         "reviews.start": Case("/services/svc/reviews", {"owner", "admin"},
-                              {"checklist_version_id": str(w["version"].id)}),
+                              {"checklist_version_id": str(w["handoff"].id)}),
         "reviews.save": Case(f"/reviews/{draft.id}/answers", {"owner", "admin"},
                              {"status-pager-load": "met", "evidence-pager-load": "Fine."}),
-        "reviews.withdraw": Case(f"/reviews/{draft.id}/withdraw", {"owner", "admin"}),
+        "reviews.withdraw": Case(f"/reviews/{draft.id}/withdraw", {"owner", "admin"},
+                                 {"confirm": "yes"}),
         "reviews.decide": Case(f"/reviews/{submitted.id}/decision", {"consultant"},
                                {"verdict": "request_changes", "comment": "More, please."}),
         "lifecycle.launch": Case("/services/ready/launch", {"ops_lead", "admin"}),
@@ -53,7 +55,7 @@ def cases(w):
                                     {"reason": "Too many pages.",
                                      "return_conditions": "A quiet month."}),
         "lifecycle.retire": Case("/services/svc/retire", {"ops_lead", "admin"},
-                                 {"reason": "Replaced by billing."}),
+                                 {"reason": "Replaced by billing.", "confirm": "yes"}),
         "profile.create_token": Case("/profile/tokens", SIGNED_IN, {"name": "ci"}),
         "profile.revoke_token": Case(f"/profile/tokens/{w['token'].id}/revoke",
                                      {"owner", "admin"}),
@@ -83,7 +85,7 @@ ENDPOINTS = post_endpoints()
 
 def test_every_post_route_has_a_row():
     world = {"draft": None, "submitted": None, "version": None, "target": None,
-             "others": None, "token": None}
+             "others": None, "token": None, "handoff": None}
 
     class Anything:
         id = 0
@@ -117,7 +119,7 @@ def world(app):
     token, _ = create_token(owner, name="owner's", actor=owner)
     db.session.commit()
     return {"draft": draft, "submitted": submitted, "version": version, "target": target,
-            "others": others, "token": token}
+            "others": others, "token": token, "handoff": handoff}
 
 
 def snapshot():

@@ -181,9 +181,14 @@ def test_a_consultant_who_answered_items_cannot_approve(client, login, setting):
 def test_withdraw_a_draft(client, login, setting):
     login(setting["member"])
     review_id = start(client, setting)
-    assert client.post(f"/reviews/{review_id}/withdraw").status_code == 302
+    unconfirmed = client.post(f"/reviews/{review_id}/withdraw", follow_redirects=True)
+    assert "tick the box to confirm the withdrawal" in page(unconfirmed)
+    assert db.session.get(Review, review_id).state == "draft"
+    assert client.post(f"/reviews/{review_id}/withdraw",
+                       data={"confirm": "yes"}).status_code == 302
     assert db.session.get(Review, review_id).state == "withdrawn"
-    assert client.post(f"/reviews/{review_id}/withdraw").status_code == 403
+    assert client.post(f"/reviews/{review_id}/withdraw",
+                       data={"confirm": "yes"}).status_code == 403
 
 
 def test_my_work_lists_consultants_waiting_reviews_oldest_first(client, login, setting):
@@ -334,3 +339,40 @@ def test_a_required_automated_check_must_pass_to_submit(client, login, setting, 
         assert response.status_code == 422
         assert blocked_by in html.unescape(page(response))
         assert db.session.get(Review, review.id).state == "draft"
+
+
+def test_a_second_review_of_an_open_checklist_is_refused_and_leads_to_the_open_one(
+        client, login, setting):
+    """Issue 19, defect 7: one open review per checklist and service, named by number."""
+    login(setting["member"])
+    first = start(client, setting)
+    again = client.post("/services/checkout/reviews",
+                        data={"checklist_version_id": setting["version"].id})
+    assert again.status_code == 302
+    assert again.headers["Location"].endswith(f"/reviews/{first}")
+    shown = page(client.get(again.headers["Location"]))
+    assert f"Review #{first} of Launch Readiness Review is still open" in shown
+    assert f"<h1>Review #{first}: Launch Readiness Review" in shown
+    assert db.session.scalar(select(func.count()).select_from(Review)) == 1
+    assert f"Review #{first}: Launch Readiness Review" in page(client.get("/my-work"))
+
+    assert client.post(f"/reviews/{first}/withdraw",
+                       data={"confirm": "yes"}).status_code == 302
+    second = start(client, setting)  # withdrawn: a new one may start
+    assert second != first
+
+
+@pytest.mark.parametrize(("state", "stage"), [("development", "launch"),
+                                              ("self_managed", "handoff"),
+                                              ("ops_managed", "launch")])
+def test_the_checklist_picker_starts_at_the_stage_the_service_needs(
+        client, login, setting, state, stage):
+    handoff = make_checklist_version("handoff-readiness", stage="handoff")
+    setting["service"].state = state
+    db.session.commit()
+    login(setting["member"])
+    picker = page(client.get("/services/checkout")).split('id="checklist_version_id"')[1]
+    picker = picker[:picker.index("</select>")]
+    expected = setting["version"] if stage == "launch" else handoff
+    assert re.search(rf'<option value="{expected.id}" selected>', picker), picker
+    assert picker.count("selected") == 1

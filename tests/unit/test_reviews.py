@@ -8,11 +8,14 @@ from readiness.domain.reviews import AnswerState, ReviewRefused
 
 ALL = [(state, action) for state in ("draft", "submitted", "changes_requested", "approved",
                                      "withdrawn")
-       for action in ("submit", "approve", "request_changes", "withdraw")]
+       for action in ("submit", "approve", "request_changes", "withdraw", "close")]
 ALLOWED = {("draft", "submit"): "submitted", ("changes_requested", "submit"): "submitted",
            ("submitted", "approve"): "approved",
            ("submitted", "request_changes"): "changes_requested",
-           ("draft", "withdraw"): "withdrawn"}
+           ("draft", "withdraw"): "withdrawn",
+           # closed when the service is retired
+           ("draft", "close"): "withdrawn", ("submitted", "close"): "withdrawn",
+           ("changes_requested", "close"): "withdrawn"}
 
 
 @pytest.mark.parametrize(("state", "action"), ALL)

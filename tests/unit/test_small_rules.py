@@ -7,7 +7,7 @@ import pytest
 
 from readiness.domain import charts, sign_in
 from readiness.domain.inputs import InvalidInput, is_http_link, parse_rfc3339, single_line_name
-from readiness.markdown import render
+from readiness.markdown import excerpt, render
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -103,3 +103,28 @@ H9 = datetime(2026, 11, 20, 9, tzinfo=UTC)
 ])
 def test_rfc_3339_date_times_and_nothing_else(text, moment):
     assert parse_rfc3339(text) == moment
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("![the p99 graph](https://grafana.example/d/1.png)",
+     '<a href="https://grafana.example/d/1.png" rel="noopener noreferrer nofollow">'
+     "Image: the p99 graph</a>"),
+    ("![](https://grafana.example/d/1.png)", ">Image</a>"),
+    ("![x](javascript:alert(1))", '<a rel="noopener noreferrer nofollow">Image: x</a>'),
+])
+def test_an_image_in_markdown_is_a_link_named_by_its_alt_text(text, shown):
+    """Issue 19, defect 5: nothing vanishes; no image is loaded from elsewhere."""
+    rendered = str(render(text))
+    assert shown in rendered and "<img" not in rendered
+
+
+@pytest.mark.parametrize(("text", "limit", "plain"), [
+    ("Pager load **tripled**: `9 pages` a week.", 200, "Pager load tripled: 9 pages a week."),
+    ("one two three four five", 14, "one two three…"),
+    ("<b>typed tags</b> stay text & so do entities", 200,
+     "<b>typed tags</b> stay text & so do entities"),
+    ("line one\n\nline two", 200, "line one line two"),
+    ("", 10, ""),
+])
+def test_an_excerpt_is_the_plain_text_cut_at_a_word(text, limit, plain):
+    assert excerpt(text, limit) == plain

@@ -1,0 +1,98 @@
+"""At 375 x 812 (a phone), no page of the demo scrolls sideways, for any role (issue 19,
+defects 3 and 10): long words wrap, tables scroll inside their own box.
+
+The pages are every GET route of the URL map that a person opens, filled with the demo's
+own services, reviews, users and teams, plus a service and a review holding a
+120-character name, an unbroken 300-character word and a long link.
+"""
+
+import pytest
+from sqlalchemy import select
+
+from readiness import create_app
+from readiness.cli.demo import load_demo
+from readiness.commands.reviews import AnswerInput, save_answers
+from readiness.domain import checklists
+from readiness.extensions import db
+from readiness.models import Review, Service, Team, User
+from readiness.queries.checklists import current_versions
+
+from ..factories import make_review, make_service
+from .conftest import sign_in
+
+ROLES = ("team@example.com", "consultant@example.com", "lead@example.com",
+         "admin@example.com")
+LONG_NAME = ("Settlementreconciliation" * 5)[:120]  # one unbroken 120-character word
+LONG_WORD = "x" * 300
+LONG_LINK = "https://dashboards.example.com/d/" + "a1b2c3d4" * 30
+
+
+def page_paths(app, ids):
+    """Every GET page of the URL map, its parameters filled from the demo."""
+    fills = {"slug": ids["slug"], "review_id": ids["review"], "user_id": ids["user"],
+             "team_id": ids["team"]}
+    skipped = {"static", "home.favicon", "reviews.export", "api.openapi"}
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in skipped or \
+                rule.rule.startswith("/api/"):
+            continue
+        paths.append(rule.rule if not rule.arguments else app.url_map.bind("localhost").build(
+            rule.endpoint, {name: fills[name] for name in rule.arguments}))
+    return sorted(paths)
+
+
+@pytest.fixture
+def long_texts(live_app):
+    with live_app.app_context():
+        load_demo()
+        payments = db.session.scalar(select(Team).where(Team.slug == "payments"))
+        service = make_service(slug="long-names", name=LONG_NAME, team=payments)
+        service.description = f"{LONG_WORD} and {LONG_LINK}"
+        service.runbook_url = LONG_LINK
+        (launch,) = current_versions(("launch",))
+        review = make_review(service=service, checklist_version=launch)
+        member = db.session.scalar(select(User).where(User.email == "team@example.com"))
+        (_, first_item), *_ = checklists.items_of(launch.content)
+        save_answers(review, {first_item["id"]: AnswerInput(
+            "met", f"{LONG_WORD}\n\n`{LONG_WORD}`\n\n```\n{LONG_WORD}\n```\n{LONG_LINK}",
+            LONG_LINK)}, actor=member)
+        db.session.commit()
+        demo_service = db.session.scalar(select(Service).where(Service.slug == "ledger"))
+        return {
+            "paths": page_paths(create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://",
+                                            "AUTO_MIGRATE": False, "SECRET_KEY": "x"}),
+                                {"slug": "long-names", "review": review.id,
+                                 "user": member.id, "team": payments.id}),
+            "more": ["/services/ledger", f"/reviews/{_approved(demo_service.id)}",
+                     "/services/ledger/hand-back", "/services/search-api"],
+        }
+
+
+def _approved(service_id):
+    return db.session.scalar(select(Review.id).where(Review.service_id == service_id,
+                                                     Review.state == "approved"))
+
+
+def test_no_page_scrolls_sideways_on_a_phone_for_any_role(browser, live_server, long_texts):
+    widest = {}
+    for email in ROLES:
+        context = browser.new_context(viewport={"width": 375, "height": 812},
+                                      device_scale_factor=1, is_mobile=True, has_touch=True)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        sign_in(page, live_server, email, "demo")
+        for path in long_texts["paths"] + long_texts["more"]:
+            response = page.goto(f"{live_server}{path}")
+            assert response.status < 500, (email, path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 375:
+                widest[(email, path)] = width
+        context.close()
+    anonymous = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
+    page = anonymous.new_page()
+    page.goto(f"{live_server}/login")
+    if page.evaluate("document.documentElement.scrollWidth") > 375:
+        widest[("anonymous", "/login")] = page.evaluate("document.documentElement.scrollWidth")
+    anonymous.close()
+    assert widest == {}

@@ -60,8 +60,11 @@ class ItemView:
     blocker: str | None
     comment: str
     check: object = None
-    # On a conflict: the answer someone else saved, where it differs from what was typed.
+    # On a conflict: the answer someone else saved since the person's page was made.
     saved_meanwhile: object = None
+    # The version of the stored answer the form is based on (0: none yet), posted back
+    # as seen-<item>, so a conflict can tell which answers changed since.
+    seen_version: int = 0
 
 
 def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
@@ -69,7 +72,9 @@ def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
     """Each item with the values to show: posted ones when re-showing a form, else saved.
 
     On a conflict, an item notes the answer saved meanwhile only where another person
-    saved one that differs from what was posted (browsers post line breaks as CRLF)."""
+    saved it after the person's page was made (its version is not the one the form was
+    based on), whatever the text: untouched answers and the person's own typing get no
+    note. A form without versions (an older page) compares texts, CRLF as LF."""
     saved = {a.item_id: a for a in review.answers}
     last_request = next((d for d in reversed(review.decisions)
                          if d.verdict == "request_changes"), None)
@@ -88,16 +93,28 @@ def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
             evidence = answer.evidence if answer else ""
             link = (answer.link or "") if answer else ""
         current = saved.get(item_id)
+        current_version = current.version_id if current is not None else 0
+        seen = _seen_version(formdata, item_id)
         meanwhile = None
-        if is_conflict and current is not None and current.answered_by_id != viewer_id and (
-                current.status, current.evidence, current.link or "") != (
-                status, evidence.replace("\r\n", "\n"), link.strip()):
-            meanwhile = current
+        if is_conflict and current is not None and current.answered_by_id != viewer_id:
+            if seen is not None:
+                changed = current_version != seen
+            else:
+                changed = (current.status, current.evidence, current.link or "") != (
+                    status, evidence.replace("\r\n", "\n"), link.strip())
+            meanwhile = current if changed else None
+        # A conflict's page shows what is stored now: the next save builds on that.
+        based_on = current_version if is_conflict or seen is None else seen
         views.append(ItemView(section["id"], item, status, evidence, link,
                               (errors or {}).get(item_id), blockers.get(item_id),
                               comments.get(item_id, ""), (checks or {}).get(item_id),
-                              meanwhile))
+                              meanwhile, based_on))
     return views
+
+
+def _seen_version(formdata, item_id):
+    raw = formdata.get(f"seen-{item_id}", "") if formdata is not None else ""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
 
 
 def posted_answers(review, formdata):
@@ -115,7 +132,7 @@ def posted_answers(review, formdata):
 
 
 def render_review(review, *, formdata=None, errors=None, blockers=None, decision_form=None,
-                  status=200, is_conflict=False):
+                  status=200, is_conflict=False, saved_in=None, saved_message=None):
     user = current_user
     content = review.checklist_version.content
     found = review_status(review)
@@ -138,6 +155,7 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
         approval_refusal=approval_refusal,
         blockers=blockers or [], statuses=ANSWER_STATUSES, status_labels=STATUS_LABELS,
         decision_form=decision_form or {}, is_form_refilled=formdata is not None,
+        saved_in=saved_in, saved_message=saved_message,
         # The version the person's typing is based on: what they last saw.
         form_version=(review.version_id if is_conflict or formdata is None
                       else formdata.get("version", review.version_id)),
@@ -147,7 +165,25 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
 @bp.get("/reviews/<int:review_id>")
 @login_required
 def show(review_id):
-    return render_review(load_review(review_id))
+    review = load_review(review_id)
+    # After a section's save: its confirmation is shown in that section (see _save).
+    saved = request.args.get("saved", "")
+    changed = request.args.get("changed", "")
+    saved_in = saved if saved in section_anchors(review) else None
+    message = None
+    if saved_in is not None:
+        count = int(changed) if changed.isascii() and changed.isdigit() else 0
+        message = saved_message(min(count, 10_000))
+    return render_review(review, saved_in=saved_in, saved_message=message)
+
+
+def section_anchors(review):
+    return {f"section-{s['id']}" for s in review.checklist_version.content["sections"]}
+
+
+def saved_message(changed):
+    return (f"Saved ({changed} item{'s' if changed != 1 else ''} changed)." if changed
+            else "Saved: nothing had changed.")
 
 
 @bp.post("/services/<slug>/reviews")
@@ -228,13 +264,17 @@ def _save(review_id):
         flash("Submitted: a consultant will review it.", "success")
         return redirect(url_for("reviews.show", review_id=review.id))
     db.session.commit()
-    flash(f"Saved ({len(changed)} item(s) changed)." if changed else "Nothing had changed.",
-          "success")
-    # Back to the section saved, when it is one of the checklist's (never text copied as is).
+    # Back to the section saved, when it is one of the checklist's (never text copied as
+    # is), with the confirmation shown there, where the person is; else at the top. The
+    # address names the confirmation itself: a focusable fragment target, so the browser
+    # scrolls to it and gives it keyboard focus, with no script.
     anchor = request.form.get("section", "")
-    if anchor not in {f"section-{s['id']}" for s in review.checklist_version.content["sections"]}:
-        anchor = ""
-    return redirect(url_for("reviews.show", review_id=review.id, _anchor=anchor or None))
+    if anchor in section_anchors(review):
+        return redirect(url_for("reviews.show", review_id=review.id, saved=anchor,
+                                changed=len(changed),
+                                _anchor="saved-" + anchor.removeprefix("section-")))
+    flash(saved_message(len(changed)), "success")
+    return redirect(url_for("reviews.show", review_id=review.id))
 
 
 def conflict(review):

@@ -46,7 +46,9 @@ def test_the_review_save_redirects_only_to_a_known_section(app, client, login):
     login(member)
     page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
     version = re.search(r'name="version" value="(\d+)"', page).group(1)
-    for section, location in (("section-alerting", f"/reviews/{review.id}#section-alerting"),
+    for section, location in (("section-alerting",
+                               f"/reviews/{review.id}?saved=section-alerting&changed=1"
+                               "#saved-alerting"),
                               ("x" * 100_000, f"/reviews/{review.id}"),
                               ("section-nope", f"/reviews/{review.id}")):
         response = client.post(f"/reviews/{review.id}/answers", data={

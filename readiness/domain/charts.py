@@ -15,6 +15,8 @@ class Bar:
     y: float
     width: float
     height: float
+    tick: str = ""  # the label under the bar: short enough for twelve on a phone
+
 
 
 @dataclass(frozen=True)
@@ -43,5 +45,12 @@ def bar_chart(title, description, points, unit="", decimals=0, axis="Label"):
         height = 0 if value is None else plot_height * value / largest
         shown = "no data" if value is None else f"{value:.{decimals}f}"
         bars.append(Bar(label, value, shown, LEFT + index * slot + slot * 0.15,
-                        HEIGHT - BOTTOM - height, slot * 0.7, height))
+                        HEIGHT - BOTTOM - height, slot * 0.7, height,
+                        _tick(label, len(points))))
     return Chart(title, description, unit, bars, axis=axis)
+
+
+def _tick(label, count):
+    """The label under a bar: in full for a few bars; for many, its first word ("Jan 26"
+    -> "Jan"), so twelve months fit under the bars at a readable size."""
+    return label if count <= 6 else label.split(" ")[0]

@@ -142,7 +142,7 @@ def build(now):
                              "Services handed back to their teams, last 12 months.",
                              handbacks_per_month(now), unit="handbacks",
                              axis="Month"),
-            charts.bar_chart("Median review cycle time",
+            charts.bar_chart("Median review cycle time, in days",
                              "Days from first submission to approval, by month of approval.",
                              median_cycle_days_per_month(now), unit="days", decimals=1,
                              axis="Month"),

@@ -23,6 +23,13 @@ SHOWN = {
     "review:approve": ("decision", "Review approved and signed off"),
     "review:withdraw": ("review", "Review withdrawn"),
 }
+# Each entry's colour on the timeline says what it means, beyond its group: a handback
+# is not a handoff, changes requested are not an approval (the words say it too).
+TONES = {
+    "service:launch": "good", "service:handoff": "good", "review:approve": "good",
+    "service:handback": "bad", "review:request_changes": "warn",
+    "service:retire": "quiet", "review:withdraw": "quiet",
+}
 LIMIT = 200
 # How many of each fact's newest readings the timeline looks back over for changes.
 FACT_WINDOW = 5_000
@@ -36,6 +43,7 @@ class Entry:
     who: str
     why: str
     review_id: int | None = None
+    tone: str = "neutral"
 
 
 def service_timeline(service, limit=LIMIT):
@@ -67,7 +75,8 @@ def _from_audit(entry):
         title = f"{title} (review {review_id})"
     if entry.action == "service:update":
         why = ", ".join(sorted(k for k in changes if k not in ("reason",)))
-    return Entry(entry.created_at, kind, title, entry.actor_name, why, review_id)
+    return Entry(entry.created_at, kind, title, entry.actor_name, why, review_id,
+                 TONES.get(entry.action, "neutral"))
 
 
 def fact_changes(service_id, limit, window=FACT_WINDOW):

@@ -395,3 +395,26 @@ def test_a_handoff_with_a_launch_approval_about_to_expire_says_so(client, login,
     page = text(client.get("/services/ledger"))
     assert "The launch approval counts only until" in page
     assert "needs a launch re-review within weeks" in page
+
+
+def test_the_timeline_tells_a_handback_from_a_handoff_and_a_request_from_an_approval(
+        app, client, login):
+    """Issue 19, defect 13: each meaning has its own tone (colour and shape)."""
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
+          password="demo")
+    page = text(client.get("/services/ledger"))
+    timeline = page[page.index('id="timeline-title"'):]
+
+    def tone_of(title):
+        before = timeline[:timeline.index(title)]
+        return before[before.rindex("<li class="):].split('"')[1]
+
+    assert tone_of("Handed back to the team") == "timeline-support tone-bad"
+    assert tone_of("Handed off: Ops carries the pager") == "timeline-support tone-good"
+    assert tone_of("Review approved and signed off") == "timeline-decision tone-good"
+    fraud = text(client.get("/services/fraud-score"))
+    fraud = fraud[fraud.index('id="timeline-title"'):]
+    before = fraud[:fraud.index("Changes requested")]
+    assert before[before.rindex("<li class="):].split('"')[1] == "timeline-decision tone-warn"

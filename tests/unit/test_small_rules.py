@@ -128,3 +128,13 @@ def test_an_image_in_markdown_is_a_link_named_by_its_alt_text(text, shown):
 ])
 def test_an_excerpt_is_the_plain_text_cut_at_a_word(text, limit, plain):
     assert excerpt(text, limit) == plain
+
+
+def test_many_bars_get_short_ticks_and_few_keep_their_labels():
+    months = [(f"{m} 26", 1) for m in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
+                                       "Aug", "Sep", "Oct", "Nov", "Dec")]
+    chart = charts.bar_chart("Handbacks per month", "", months, unit="handbacks")
+    assert [b.tick for b in chart.bars][:3] == ["Jan", "Feb", "Mar"]
+    assert chart.bars[0].label == "Jan 26"  # in full in the table and the tooltip
+    few = charts.bar_chart("Services by state", "", [("In development", 2)])
+    assert few.bars[0].tick == "In development"

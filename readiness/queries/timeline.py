@@ -72,7 +72,7 @@ def _from_audit(entry):
     why = changes.get("reason") or changes.get("comment") or ""
     review_id = int(entry.subject_id) if entry.subject_type == "review" else None
     if review_id:
-        title = f"{title} (review {review_id})"
+        title = f"{title} (Review #{review_id})"
     if entry.action == "service:update":
         why = ", ".join(sorted(k for k in changes if k not in ("reason",)))
     return Entry(entry.created_at, kind, title, entry.actor_name, why, review_id,

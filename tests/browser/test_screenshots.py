@@ -89,3 +89,25 @@ def test_screenshot_of_the_profile_with_a_new_token(live_server, demo, new_page,
     expect(page.get_by_role("cell", name="deploy pipeline", exact=True)).to_be_visible()
     expect(page.get_by_text("shown only this once")).to_have_count(0)
     assert token not in page.content()
+
+
+def test_screenshots_of_the_ops_leads_queue_and_pages_on_a_phone(live_server, demo, browser,
+                                                                 new_page, shots):
+    lead = new_page()
+    sign_in(lead, live_server, "lead@example.com", "demo")
+    lead.goto(f"{live_server}/my-work")
+    expect(lead.get_by_role("heading", name="Approved launches waiting to go live")
+           ).to_be_visible()
+    expect(lead.get_by_role("link", name="Payouts")).to_be_visible()
+    lead.screenshot(path=shots / "lead-my-work.png", full_page=True)
+
+    phone = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
+    page = phone.new_page()
+    sign_in(page, live_server, "team@example.com", "demo")
+    page.goto(f"{live_server}/reviews/{demo['draft']}")
+    page.screenshot(path=shots / "phone-review.png")
+    page.goto(f"{live_server}/services/checkout")
+    page.screenshot(path=shots / "phone-service.png")
+    phone.close()
+    for name in ("lead-my-work.png", "phone-review.png", "phone-service.png"):
+        assert (shots / name).stat().st_size > 10_000

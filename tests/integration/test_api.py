@@ -242,7 +242,7 @@ def test_reading_services_events_reviews_and_candidates(app, client):
     listing = client.get("/api/v1/services?state=ops_managed", headers=headers).get_json()
     assert [s["slug"] for s in listing["services"]] == ["ledger"]
     detail = client.get("/api/v1/services/search-api", headers=headers).get_json()
-    assert detail["return_conditions"]["reason"].startswith("Twelve pages")
+    assert detail["return_conditions"]["reason"].startswith("**Twelve pages a week**")
     assert detail["latest_facts"]["pages_per_week"]["value"] >= 0
     events = client.get("/api/v1/services/ledger/events", headers=headers).get_json()
     assert [e["kind"] for e in events["events"]] == ["launch", "handoff", "handback",

@@ -72,7 +72,9 @@ class InertCheck(HTMLParser):
         self.problems = []
 
     def handle_starttag(self, tag, attrs):
-        ours = (tag == "link" and ("rel", "stylesheet") in attrs) or (
+        # The page's own stylesheet and icon, both from this site.
+        ours = (tag == "link" and (("rel", "stylesheet") in attrs or ("rel", "icon") in attrs)
+                and dict(attrs).get("href", "").startswith("/static/")) or (
             tag == "meta" and not any(name == "http-equiv" for name, _ in attrs))
         if tag in DANGEROUS_TAGS and not ours:
             self.problems.append(f"<{tag}>")

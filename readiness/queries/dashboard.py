@@ -1,5 +1,6 @@
 """What the dashboard shows, each in a fixed number of queries."""
 
+import math
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -8,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from ..domain import charts, lifecycle
 from ..extensions import db
-from ..models import SERVICE_STATES, ChecklistVersion, ManagementEvent, Review, Service
+from ..models import SERVICE_STATES, ChecklistVersion, ManagementEvent, Review, Service, Team
 from . import lifecycle as support
 
 EXPIRY_WINDOW = timedelta(days=30)
@@ -28,6 +29,8 @@ class Expiring:
     review_id: int
     expires_at: datetime
     has_expired: bool
+    team: str = ""
+    days_left: int = 0  # whole days until it expires; negative once it has
 
 
 def expiring_launch_approvals(now):
@@ -47,15 +50,18 @@ def expiring_launch_approvals(now):
         for version_id, days in validity))
     rows = db.session.execute(
         select(Service.slug, Service.name, Review.id, Review.approved_at,
-               ChecklistVersion.valid_for_days)
+               ChecklistVersion.valid_for_days, Team.name)
         .select_from(Service)
+        .join(Service.team)
         .join(Review, Review.id == latest)
         .join(Review.checklist_version)
         .where(Service.state.in_(lifecycle.LIVE_STATES), expiring_soon)
     ).all()
-    found = [Expiring(slug, name, review_id, approved_at + timedelta(days=days),
-                      approved_at + timedelta(days=days) <= now)
-             for slug, name, review_id, approved_at, days in rows]
+    found = []
+    for slug, name, review_id, approved_at, days, team in rows:
+        expires_at = approved_at + timedelta(days=days)
+        found.append(Expiring(slug, name, review_id, expires_at, expires_at <= now, team,
+                              math.floor((expires_at - now) / timedelta(days=1))))
     return sorted(found, key=lambda e: e.expires_at)
 
 

@@ -1,26 +1,34 @@
-"""Your profile: who you are, and your API tokens (made, shown once, revoked)."""
+"""Your profile: who you are, your password, and your API tokens (made, shown once,
+revoked)."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
+from .. import locks
+from ..commands import accounts
 from ..commands import tokens as token_ops
 from ..domain import permissions
-from ..domain.inputs import InvalidInput
+from ..domain.inputs import MIN_PASSWORD_LENGTH, InvalidInput
+from ..domain.sign_in import ATTEMPTS_PER_WINDOW
 from ..extensions import db
 from ..models import ApiToken
+from ..queries.accounts import sign_in_wait
+from .auth import client_address
 from .errors import MAX_ID, found, require
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 
 
-def render_profile(new_token=None, error=None, name="", status=200):
+def render_profile(new_token=None, error=None, name="", status=200, password_errors=None):
     rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
                               .order_by(ApiToken.created_at.desc())).all()
     return render_template("profile/show.html", tokens=rows, new_token=new_token,
                            pushes_for_every_service=permissions
                            .can_push_facts_for_every_service(current_user),
-                           error=error, name=name), status
+                           error=error, name=name, password_errors=password_errors or {},
+                           min_password_length=MIN_PASSWORD_LENGTH), status
 
 
 @bp.get("/")
@@ -56,3 +64,41 @@ def revoke_token(token_id):
     if token.user_id == current_user.id:
         return redirect(url_for("profile.show"))
     return redirect(url_for("admin.edit_user", user_id=token.user_id))
+
+
+@bp.post("/password")
+@login_required
+def change_password():
+    """A new password for the person signed in: the current one first (a wrong one
+    counts as a failed sign-in, so this form is no way around the limit). Their other
+    sessions end; this one goes on. API tokens stay (docs/reviews.md)."""
+    current = request.form.get("current_password", "")
+    new = request.form.get("new_password", "")
+    repeated = request.form.get("repeat_password", "")
+    address = client_address()
+    locks.hold("sign-in", address)
+    wait = sign_in_wait(address, current_app.config.get("LOGIN_ATTEMPTS_PER_MINUTE",
+                                                        ATTEMPTS_PER_WINDOW))
+    if wait:
+        return render_profile(password_errors={
+            "current_password": f"Too many failed attempts from your address. Try again "
+                                f"in {wait} seconds."}, status=429)
+    if not check_password_hash(current_user.password_hash, current):
+        accounts.note_failed_sign_in(address)
+        db.session.commit()
+        return render_profile(password_errors={
+            "current_password": "That is not your current password."}, status=422)
+    if new != repeated:
+        return render_profile(password_errors={
+            "repeat_password": "The two new passwords differ."}, status=422)
+    try:
+        accounts.set_password(current_user, new, actor=current_user)
+    except InvalidInput as exc:
+        db.session.rollback()
+        return render_profile(password_errors={"new_password": f"{str(exc).capitalize()}."},
+                              status=422)
+    db.session.commit()
+    login_user(current_user)  # this session, under the new nonce; the others have ended
+    flash("Your password is changed. Your other sessions have ended; your API tokens "
+          "still work.", "success")
+    return redirect(url_for("profile.show"))

@@ -123,10 +123,11 @@ def index():
     )
 
 
-def picker_versions(service):
+def picker_versions(service, wanted=None):
     """The checklists a review may be started against, the stage the service needs next
-    first (launch for a service in development, handoff once it is self-managed)."""
-    first = NEXT_REVIEW_STAGE.get(service.state)
+    first (launch for a service in development, handoff once it is self-managed), or the
+    `wanted` stage (a "start a re-review" link asks for launch)."""
+    first = wanted if wanted in REVIEWED_STAGES else NEXT_REVIEW_STAGE.get(service.state)
     return sorted(current_versions(REVIEWED_STAGES),
                   key=lambda v: (v.stage != first, v.stage, v.title))
 
@@ -269,6 +270,7 @@ def show(slug):
                            links=links, tier_label=TIER_LABELS.get(service.tier, service.tier),
                            can_edit=permissions.can_edit_service(current_user, service),
                            can_start_review=can_start,
-                           checklist_versions=picker_versions(service) if can_start else [],
+                           checklist_versions=(picker_versions(service, request.args.get("review"))
+                                               if can_start else []),
                            support=support_panel(service, current_user),
                            timeline=service_timeline(service))

@@ -114,3 +114,44 @@ def test_the_session_cookie_is_http_only_and_same_site_lax(client, app):
     (cookie,) = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_a_person_changes_their_own_password(app, client, login):
+    """Issue 19 ("also expected"): the current password first; other sessions end, this
+    one goes on; tokens stay; a wrong current password counts as a failed sign-in."""
+    from readiness.commands.tokens import create_token
+    from readiness.models import LoginAttempt
+
+    user = login(make_user(email="ana@example.com"))
+    token = create_token(user, name="ci", actor=user)[1]
+    db.session.commit()
+    elsewhere = app.test_client()
+    elsewhere.post("/login", data={"email": "ana@example.com", "password": "correct horse"})
+    assert elsewhere.get("/my-work").status_code == 200
+
+    def change(current, new, repeated=None):
+        return client.post("/profile/password", data={
+            "current_password": current, "new_password": new,
+            "repeat_password": new if repeated is None else repeated})
+
+    wrong = change("not it", "a brand new password")
+    assert wrong.status_code == 422 and "That is not your current password." in wrong.text
+    assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == 1
+    differ = change("correct horse", "a brand new password", "another one")
+    assert differ.status_code == 422 and "The two new passwords differ." in differ.text
+    short = change("correct horse", "short")
+    assert short.status_code == 422 and "at least 8 characters" in short.text
+
+    done = change("correct horse", "a brand new password")
+    assert done.status_code == 302
+    assert "Your password is changed." in client.get("/profile/").text  # still signed in
+    assert elsewhere.get("/my-work").status_code == 302  # the other session ended
+    assert client.get("/api/v1/services",
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    client.post("/logout")
+    assert client.post("/login", data={"email": "ana@example.com",
+                                       "password": "a brand new password"}).status_code == 302
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "user:update")
+                               .order_by(AuditEntry.seq.desc())).first()
+    assert entry.changes == {"password_changed": True}
+    assert "brand new" not in str(entry.changes)

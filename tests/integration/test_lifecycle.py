@@ -1,6 +1,7 @@
 """Who supports a service, through the web and the CLI: launch, handoff, handback, retire,
 the timeline, the dashboard and the deploy gate."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -418,3 +419,25 @@ def test_the_timeline_tells_a_handback_from_a_handoff_and_a_request_from_an_appr
     fraud = fraud[fraud.index('id="timeline-title"'):]
     before = fraud[:fraud.index("Changes requested")]
     assert before[before.rindex("<li class="):].split('"')[1] == "timeline-decision tone-warn"
+
+
+def test_the_expiring_approvals_say_days_left_and_team_and_lead_to_a_re_review(
+        app, client, login):
+    """Issue 19 ("also expected"): days left, the team, and a way to start the
+    re-review (the service page's picker then starts at launch)."""
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
+          password="demo")
+    page = text(client.get("/expiring-approvals"))
+    row = page[page.index('href="/services/checkout"'):]
+    row = row[:row.index("</tr>")]
+    assert "<td>Payments</td>" in row
+    days = int(re.search(r'<td class="num">(\d+)</td>', row).group(1))
+    assert 0 <= days <= 30
+    assert 'href="/services/checkout?review=launch#reviews-title"' in row
+    service_page = text(client.get("/services/checkout?review=launch"))
+    picker = service_page.split('id="checklist_version_id"')[1]
+    picker = picker[:picker.index("</select>")]
+    selected = re.search(r'<option value="\d+" selected>([^<]+)</option>', picker).group(1)
+    assert selected.startswith("Launch Readiness Review")

@@ -57,6 +57,9 @@ def cases(w):
         "lifecycle.retire": Case("/services/svc/retire", {"ops_lead", "admin"},
                                  {"reason": "Replaced by billing.", "confirm": "yes"}),
         "profile.create_token": Case("/profile/tokens", SIGNED_IN, {"name": "ci"}),
+        "profile.change_password": Case("/profile/password", SIGNED_IN, {
+            "current_password": "correct horse", "new_password": "a brand new password",
+            "repeat_password": "a brand new password"}),
         "profile.revoke_token": Case(f"/profile/tokens/{w['token'].id}/revoke",
                                      {"owner", "admin"}),
         "admin.new_user": Case("/admin/users/new", {"admin"},

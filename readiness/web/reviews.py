@@ -156,6 +156,7 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
         blockers=blockers or [], statuses=ANSWER_STATUSES, status_labels=STATUS_LABELS,
         decision_form=decision_form or {}, is_form_refilled=formdata is not None,
         saved_in=saved_in, saved_message=saved_message,
+        now_rfc3339=utcnow().replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         # The version the person's typing is based on: what they last saw.
         form_version=(review.version_id if is_conflict or formdata is None
                       else formdata.get("version", review.version_id)),

@@ -376,3 +376,28 @@ def test_the_checklist_picker_starts_at_the_stage_the_service_needs(
     expected = setting["version"] if stage == "launch" else handoff
     assert re.search(rf'<option value="{expected.id}" selected>', picker), picker
     assert picker.count("selected") == 1
+
+
+def test_a_blocked_check_shows_how_to_send_its_fact_and_the_example_works(
+        client, login, setting):
+    """Issue 19 ("also expected"): the API call with the service's slug filled in; sent
+    as shown (with a real token), it stores the fact and the check passes."""
+    from readiness.commands.tokens import create_token
+
+    review = make_review(service=setting["service"], checklist_version=make_checklist_version(
+        version=2, content=CHECKED))
+    token = create_token(setting["member"], name="ci", actor=setting["member"])[1]
+    db.session.commit()
+    login(setting["member"])
+    shown = page(client.get(f"/reviews/{review.id}"))
+    assert "<summary>How to send pages_per_week</summary>" in shown
+    example = html.unescape(shown[shown.index("curl -X POST"):shown.index("</code></pre>")])
+    url = re.search(r"curl -X POST (\S+)", example).group(1)
+    assert url == "http://localhost/api/v1/services/checkout/facts"
+    body = re.search(r"-d '(.+)'", example).group(1)
+    sent = client.post(url.removeprefix("http://localhost"), data=body, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    after = page(client.get(f"/reviews/{review.id}"))
+    assert "How to send pages_per_week" not in after  # the check passes now
+    assert "<strong>passes</strong>" in after

@@ -354,6 +354,19 @@ def export(review_id):
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+@bp.get("/checklists/<int:version_id>")
+@login_required
+def checklist(version_id):
+    """A checklist version's items, to read before or beside a review (anyone signed in:
+    checklists are the organisation's shared requirements)."""
+    version = found(db.session.get(ChecklistVersion, version_id), "checklist version")
+    items = [item for _, item in checklists.items_of(version.content)]
+    return render_template(
+        "checklists/show.html", checklist=version.content, item_count=len(items),
+        required_count=sum(checklists.is_required(item) for item in items),
+        is_current=version in current_versions())
+
+
 @bp.get("/my-work")
 @login_required
 def my_work():

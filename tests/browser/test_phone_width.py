@@ -30,7 +30,7 @@ LONG_LINK = "https://dashboards.example.com/d/" + "a1b2c3d4" * 30
 def page_paths(app, ids):
     """Every GET page of the URL map, its parameters filled from the demo."""
     fills = {"slug": ids["slug"], "review_id": ids["review"], "user_id": ids["user"],
-             "team_id": ids["team"]}
+             "team_id": ids["team"], "version_id": ids["version"]}
     skipped = {"static", "home.favicon", "reviews.export", "api.openapi"}
     paths = []
     for rule in app.url_map.iter_rules():
@@ -63,7 +63,8 @@ def long_texts(live_app):
             "paths": page_paths(create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://",
                                             "AUTO_MIGRATE": False, "SECRET_KEY": "x"}),
                                 {"slug": "long-names", "review": review.id,
-                                 "user": member.id, "team": payments.id}),
+                                 "user": member.id, "team": payments.id,
+                                 "version": launch.id}),
             "more": ["/services/ledger", f"/reviews/{_approved(demo_service.id)}",
                      "/services/ledger/hand-back", "/services/search-api"],
         }

@@ -401,3 +401,19 @@ def test_a_blocked_check_shows_how_to_send_its_fact_and_the_example_works(
     after = page(client.get(f"/reviews/{review.id}"))
     assert "How to send pages_per_week" not in after  # the check passes now
     assert "<strong>passes</strong>" in after
+
+
+def test_a_checklist_version_can_be_read_item_by_item(client, login, setting):
+    """Issue 19 ("also expected"): linked from the admin page and from each review."""
+    review = make_review(service=setting["service"], checklist_version=setting["version"])
+    db.session.commit()
+    login(setting["member"])
+    review_page = page(client.get(f"/reviews/{review.id}"))
+    link = f'href="/checklists/{setting["version"].id}"'
+    assert link in review_page
+    shown = page(client.get(f"/checklists/{setting['version'].id}"))
+    assert "<h1>Launch Readiness Review <span class=\"sub\">version 1</span></h1>" in shown
+    assert "3 items, 2 required" in shown
+    assert "Pager load is supportable" in shown and "<em>a week</em>" in shown
+    assert "A failure drill was run <span class=\"optional\">(optional)</span>" in shown
+    assert client.get("/checklists/999").status_code == 404

@@ -65,6 +65,8 @@ class ItemView:
     # The version of the stored answer the form is based on (0: none yet), posted back
     # as seen-<item>, so a conflict can tell which answers changed since.
     seen_version: int = 0
+    # On a resubmitted review: the answer changed after the last request for changes.
+    changed_since_request: bool = False
 
 
 def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
@@ -105,10 +107,12 @@ def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
             meanwhile = current if changed else None
         # A conflict's page shows what is stored now: the next save builds on that.
         based_on = current_version if is_conflict or seen is None else seen
+        changed_since = (last_request is not None and current is not None
+                         and current.updated_at > last_request.created_at)
         views.append(ItemView(section["id"], item, status, evidence, link,
                               (errors or {}).get(item_id), blockers.get(item_id),
                               comments.get(item_id, ""), (checks or {}).get(item_id),
-                              meanwhile, based_on))
+                              meanwhile, based_on, changed_since))
     return views
 
 

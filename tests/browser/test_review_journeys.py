@@ -87,6 +87,18 @@ def test_changes_requested_then_fixed_then_approved(live_server, live_app, org, 
 
     consultant.get_by_role("link", name="My work").click()
     consultant.get_by_role("link", name="Launch Readiness Review").click()
+    # What changed since the request, at the top; the decision one click away.
+    changed = consultant.get_by_role("note").filter(has_text="Resubmitted")
+    expect(changed).to_contain_text("1 item changed since changes were requested")
+    expect(changed.get_by_role("link", name="Alerts link to runbooks")).to_be_visible()
+    expect(consultant.locator("#item-alert-runbooks").get_by_text(
+        "changed since the request")).to_be_visible()
+    expect(consultant.locator("#item-pager-load").get_by_text(
+        "changed since the request")).to_have_count(0)
+    go = consultant.get_by_role("link", name="Go to your decision")
+    expect(go).to_be_in_viewport()
+    go.click()
+    expect(consultant.get_by_role("heading", name="Your decision")).to_be_in_viewport()
     consultant.get_by_label("Comment to the team").fill("Good to launch.")
     consultant.get_by_role("button", name="Approve and sign off").click()
     expect(consultant.get_by_text("Approved and signed off.")).to_be_visible()

@@ -129,6 +129,12 @@ def test_a_person_changes_their_own_password(app, client, login):
     elsewhere.post("/login", data={"email": "ana@example.com", "password": "correct horse"})
     assert elsewhere.get("/my-work").status_code == 200
 
+    profile = client.get("/profile/").text
+    assert "<title>Your profile · readiness</title>" in profile
+    main = profile[profile.index("<main"):]
+    assert '<h2 id="password-title">Your password</h2>' in main
+    assert 'autocomplete="current-password"' in main
+
     def change(current, new, repeated=None):
         return client.post("/profile/password", data={
             "current_password": current, "new_password": new,

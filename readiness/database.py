@@ -33,11 +33,20 @@ def configure_engine(app):
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", partial(_sqlite_pragmas, busy_timeout_ms))
             event.listen(engine, "begin", _sqlite_begin)
+            event.listen(engine, "commit", _after_commit)
 
 
 def _is_write_request():
     return (has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
             and not g.get("_only_reads"))
+
+
+def _after_commit(_connection):
+    # What a write request does after it committed (a page to show, a redirect) only
+    # reads: it must not queue for the write lock again, and a failure then must not
+    # say that nothing was saved.
+    if has_request_context():
+        only_reads_from_now()
 
 
 def only_reads_from_now():

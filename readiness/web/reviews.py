@@ -257,6 +257,9 @@ def _save(review_id):
     if seen_version is not None and seen_version != review.version_id:
         return conflict(review)
     changed = commands.save_answers(review, posted, actor=current_user)
+    # Decided before the commit: after it nothing here touches the database again.
+    anchor = request.form.get("section", "")
+    anchor = anchor if anchor in section_anchors(review) else ""
     if request.form.get("action") == "submit":
         try:
             commands.submit_review(review, actor=current_user)
@@ -267,19 +270,18 @@ def _save(review_id):
             return render_review(review, blockers=exc.blockers, status=422)
         db.session.commit()
         flash("Submitted: a consultant will review it.", "success")
-        return redirect(url_for("reviews.show", review_id=review.id))
+        return redirect(url_for("reviews.show", review_id=review_id))
     db.session.commit()
     # Back to the section saved, when it is one of the checklist's (never text copied as
     # is), with the confirmation shown there, where the person is; else at the top. The
     # address names the confirmation itself: a focusable fragment target, so the browser
     # scrolls to it and gives it keyboard focus, with no script.
-    anchor = request.form.get("section", "")
-    if anchor in section_anchors(review):
-        return redirect(url_for("reviews.show", review_id=review.id, saved=anchor,
+    if anchor:
+        return redirect(url_for("reviews.show", review_id=review_id, saved=anchor,
                                 changed=len(changed),
                                 _anchor="saved-" + anchor.removeprefix("section-")))
     flash(saved_message(len(changed)), "success")
-    return redirect(url_for("reviews.show", review_id=review.id))
+    return redirect(url_for("reviews.show", review_id=review_id))
 
 
 def conflict(review):

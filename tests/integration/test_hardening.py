@@ -266,3 +266,26 @@ def test_a_new_password_keeps_api_tokens_and_disabling_ends_them(app, client):
     db.session.commit()
     refused = client.get("/api/v1/services", headers=headers)
     assert refused.status_code == 401 and "disabled" in refused.get_json()["detail"]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.config(SQLITE_BUSY_TIMEOUT_MS=2000)
+def test_after_a_write_request_commits_it_only_reads_and_never_queues_again(app):
+    """What a save shows after its commit (a page, a redirect's data) must not wait for
+    the write lock: had it failed there, the person would be told that nothing was
+    saved, and would save again (a counter of 50 writers once ended at 51)."""
+    from readiness.models import Team
+
+    make_team()
+    db.session.commit()
+    with app.test_request_context("/reviews/1/answers", method="POST"):
+        db.session.remove()
+        db.session.scalars(select(Team)).all()  # BEGIN IMMEDIATE: a write request
+        db.session.commit()
+        with db.engine.connect() as other:
+            other.execute(text("UPDATE team SET name = name"))  # holds the write lock
+            started = time.monotonic()
+            assert len(db.session.scalars(select(Team)).all()) == 1
+            assert time.monotonic() - started < 1
+            other.rollback()
+        db.session.remove()

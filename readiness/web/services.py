@@ -14,9 +14,10 @@ from ..domain.inputs import InvalidInput
 from ..domain.lifecycle import NEXT_REVIEW_STAGE, STATE_LABELS
 from ..domain.reviews import REVIEWED_STAGES
 from ..extensions import db
-from ..models import SERVICE_STATES, Review, Service, Team
+from ..models import SERVICE_STATES, Review, Service, Team, utcnow
 from ..queries import services as service_list
 from ..queries.checklists import current_versions
+from ..queries.readiness import readiness_of
 from ..queries.services import ServiceFilter
 from ..queries.timeline import service_timeline
 from . import carry
@@ -115,8 +116,10 @@ def index():
         notices.append(f"There is no page {page_number}; showing the last page, "
                        f"{page.pages}.")
         page = db.paginate(query, page=page.pages, per_page=PER_PAGE, error_out=False)
+    shown_readiness = readiness_of([s.id for s in page.items], utcnow())
     return render_template(
         "services/index.html", page=page, filters=filters, notices=notices, teams=teams,
+        readiness=shown_readiness,
         states=[(state, STATE_LABELS.get(state, state)) for state in SERVICE_STATES],
         tiers=TIER_LABELS, can_create=permissions.can_create_service(current_user),
         is_filtered=bool(filters),

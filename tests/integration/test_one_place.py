@@ -144,3 +144,27 @@ def test_a_batch_posted_twice_in_one_clock_moment_is_stored_and_audited_once(app
     audited = [{key: c[key] for key in ("count", "names")} for c in audited]
     assert audited == [{"count": 3, "names": ["pages_per_week"]},
                        {"count": 1, "names": ["slo_attainment_pct"]}]
+
+
+def test_the_service_lists_readiness_agrees_with_each_review_page(app, client, login):
+    """Issue 19 ("also expected"): the list's readiness figure is the review's progress
+    (checks included), or how long the launch approval counts."""
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
+          password="demo")
+    listing = client.get("/services/").get_data(as_text=True)
+    cells = dict(re.findall(r'href="/services/([a-z0-9-]+)">.*?<td class="readiness '
+                            r'readiness-[a-z]+">(.*?)</td>', listing, re.DOTALL))
+    assert "approved until" in cells["checkout"] and "approved until" in cells["payouts"]
+    assert "approval expired" in cells["invoice-pdf"]
+    reviewed = 0
+    for slug, cell in cells.items():
+        found = re.search(r'href="/reviews/(\d+)">(\d+) of (\d+) required done', cell)
+        if not found:
+            continue
+        review_id, done, total = found.groups()
+        page = client.get(f"/reviews/{review_id}").get_data(as_text=True)
+        assert f"{done} of {total} required items done" in page, slug
+        reviewed += 1
+    assert reviewed >= 3  # refunds, fraud-score, autocomplete

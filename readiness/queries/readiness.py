@@ -1,0 +1,77 @@
+"""How ready each of some services is, for a list: the share of required items done in
+its current (open) review, else how long its launch approval counts. A fixed number of
+statements for any number of services shown."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..domain import checklists, lifecycle, reviews
+from ..domain.reviews import AnswerState
+from ..extensions import db
+from ..models import ChecklistVersion, Review, Service
+from .facts import latest_facts, latest_values
+from .lifecycle import latest_approval_id
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What the list shows of one service: `kind` is "review" (done of total in review
+    `review_id`), "approved" (until `until`, None: no expiry), "expired" or "none"."""
+
+    kind: str
+    review_id: int | None = None
+    done: int = 0
+    total: int = 0
+    until: datetime | None = None
+
+    @property
+    def share(self):
+        return self.done / self.total if self.total else 1.0
+
+
+def readiness_of(service_ids, now):
+    """{service id: Readiness} for the services `service_ids`."""
+    ids = list(service_ids)
+    if not ids:
+        return {}
+    open_reviews = db.session.scalars(
+        select(Review).where(Review.service_id.in_(ids),
+                             Review.state.in_(reviews.OPEN_STATES))
+        .options(selectinload(Review.answers), joinedload(Review.checklist_version))
+        .order_by(Review.created_at.desc(), Review.id.desc())).all()
+    current = {}
+    for review in open_reviews:  # the newest open review of each service
+        current.setdefault(review.service_id, review)
+    approvals = {row.service_id: lifecycle.Approval(row.id, row.created_at, row.approved_at,
+                                                    row.valid_for_days)
+                 for row in db.session.execute(
+                     select(Service.id.label("service_id"), Review.id, Review.created_at,
+                            Review.approved_at, ChecklistVersion.valid_for_days)
+                     .select_from(Service)
+                     .join(Review, Review.id == latest_approval_id("launch"))
+                     .join(Review.checklist_version)
+                     .where(Service.id.in_(ids)))}
+    facts = latest_facts(list(current)) if current else {}
+    found = {}
+    for service_id in ids:
+        review = current.get(service_id)
+        approval = approvals.get(service_id)
+        if review is not None:
+            content = review.checklist_version.content
+            results = checklists.evaluate_items(
+                content, latest_values(facts.get(service_id, {})), now)
+            answers = {a.item_id: AnswerState(a.status, a.evidence, a.link)
+                       for a in review.answers}
+            done, total = reviews.progress(content, answers,
+                                           {item["id"]: r for item, r in results})
+            found[service_id] = Readiness("review", review.id, done, total)
+        elif approval is not None:
+            kind = "approved" if approval.is_valid(now) else "expired"
+            found[service_id] = Readiness(kind, approval.review_id,
+                                          until=approval.expires_at())
+        else:
+            found[service_id] = Readiness("none")
+    return found

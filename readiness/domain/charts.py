@@ -54,3 +54,30 @@ def _tick(label, count):
     """The label under a bar: in full for a few bars; for many, its first word ("Jan 26"
     -> "Jan"), so twelve months fit under the bars at a readable size."""
     return label if count <= 6 else label.split(" ")[0]
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A fact's recent readings as a small line: SVG points in a `width` x `height` box."""
+
+    name: str
+    points: str
+    latest: float
+    lowest: float
+    highest: float
+    count: int
+    width: int = 120
+    height: int = 28
+
+
+def trend(name, readings, width=120, height=28):
+    """A Trend of `readings` ((when, value), … oldest first; at least one)."""
+    values = [value for _, value in readings]
+    low, high = min(values), max(values)
+    span = (high - low) or 1
+    step = width / max(len(values) - 1, 1)
+    pad = 2
+    points = " ".join(
+        f"{index * step:.1f},{pad + (height - 2 * pad) * (1 - (value - low) / span):.1f}"
+        for index, value in enumerate(values))
+    return Trend(name, points, values[-1], low, high, len(values), width, height)

@@ -46,13 +46,29 @@ class Entry:
     tone: str = "neutral"
 
 
-def service_timeline(service, limit=LIMIT):
-    """The newest `limit` entries of the service's timeline, newest first."""
+# The timeline's filters: which groups of entries each shows.
+# Fact changes are left out unless asked for: the facts' trend lines show them.
+FILTERS = {
+    "changes": ("service", "support", "review", "decision"),
+    "events": ("service", "support"),
+    "reviews": ("review", "decision"),
+    "decisions": ("decision",),
+    "facts": ("fact",),
+    "all": ("service", "support", "review", "decision", "fact"),
+}
+DEFAULT_FILTER = "changes"
+
+
+def service_timeline(service, limit=LIMIT, shown="all"):
+    """The newest `limit` entries of the service's timeline, newest first, of the groups
+    the filter `shown` (a FILTERS key) names."""
+    groups = FILTERS[shown]
+    actions = [action for action, (group, _) in SHOWN.items() if group in groups]
     review_ids = db.session.scalars(select(Review.id).where(Review.service_id == service.id))
     review_keys = [str(i) for i in review_ids]
-    audited = db.session.scalars(
+    audited = [] if not actions else db.session.scalars(
         select(AuditEntry).where(
-            AuditEntry.action.in_(SHOWN),
+            AuditEntry.action.in_(actions),
             or_(
                 (AuditEntry.subject_type == "service")
                 & (AuditEntry.subject_id == str(service.id)),
@@ -61,7 +77,8 @@ def service_timeline(service, limit=LIMIT):
         ).order_by(AuditEntry.seq.desc()).limit(limit)
     )
     entries = [_from_audit(entry) for entry in audited]
-    entries += fact_changes(service.id, limit)
+    if "fact" in groups:
+        entries += fact_changes(service.id, limit)
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
 
@@ -121,3 +138,25 @@ def fact_changes(service_id, limit, window=FACT_WINDOW):
         grouped.setdefault((row.observed_at, row.source or "telemetry"), []).append(change)
     return [Entry(at, "fact", "; ".join(sorted(changes)), source, "")
             for (at, source), changes in grouped.items()]
+
+
+TREND_POINTS = 30
+
+
+def fact_trends(service_id, points=TREND_POINTS):
+    """{fact name: [(observed_at, value), …]} of the service's newest `points` readings
+    of each fact, oldest first: one short index range per fact (a service's facts can be
+    a million readings; their names are few, read from latest_fact)."""
+    names = db.session.scalars(select(LatestFact.name).where(
+        LatestFact.service_id == service_id).order_by(LatestFact.name)).all()
+    if not names:
+        return {}
+    newest = [select(Fact.name, Fact.observed_at, Fact.value)
+              .where(Fact.service_id == service_id, Fact.name == name)
+              .order_by(Fact.observed_at.desc()).limit(points).subquery()
+              for name in names]
+    rows = db.session.execute(union_all(*(select(q) for q in newest))).all()
+    trends = {name: [] for name in names}
+    for name, observed_at, value in sorted(rows, key=lambda r: (r[0], r[1])):
+        trends[name].append((observed_at, value))
+    return trends

@@ -9,7 +9,7 @@ from wtforms import SelectChoice, SelectField, StringField, TextAreaField, URLFi
 from wtforms.validators import InputRequired, ValidationError
 
 from ..commands import services as service_ops
-from ..domain import permissions
+from ..domain import charts, permissions
 from ..domain.inputs import InvalidInput
 from ..domain.lifecycle import NEXT_REVIEW_STAGE, STATE_LABELS
 from ..domain.reviews import REVIEWED_STAGES
@@ -19,7 +19,7 @@ from ..queries import services as service_list
 from ..queries.checklists import current_versions
 from ..queries.readiness import readiness_of
 from ..queries.services import ServiceFilter
-from ..queries.timeline import service_timeline
+from ..queries.timeline import DEFAULT_FILTER, FILTERS, fact_trends, service_timeline
 from . import carry
 from .errors import found, require
 from .lifecycle import support_panel
@@ -27,6 +27,10 @@ from .lifecycle import support_panel
 bp = Blueprint("services", __name__, url_prefix="/services")
 
 PER_PAGE = 25
+# The timeline's filters as the service page offers them.
+TIMELINE_FILTERS = [("changes", "What people did"), ("events", "Who supports it"),
+                    ("reviews", "Reviews"), ("decisions", "Decisions"),
+                    ("facts", "Fact changes"), ("all", "Everything")]
 MAX_QUERY = 100
 TIER_LABELS = {1: "1 (most critical)", 2: "2", 3: "3 (least critical)"}
 LINK_TITLES = {"repo_url": "Repository", "runbook_url": "Runbook", "dashboard_url": "Dashboard"}
@@ -265,6 +269,8 @@ def show(slug):
         slug, selectinload(Service.team),
         selectinload(Service.reviews).selectinload(Review.checklist_version))
     can_start = permissions.can_start_review(current_user, service)
+    shown = request.args.get("timeline", DEFAULT_FILTER)
+    shown = shown if shown in FILTERS else DEFAULT_FILTER
     links = [(title, url, service_ops.is_http_link(url))
              for field, title in LINK_TITLES.items() if (url := getattr(service, field))]
     return render_template("services/show.html", service=service,
@@ -276,4 +282,7 @@ def show(slug):
                            checklist_versions=(picker_versions(service, request.args.get("review"))
                                                if can_start else []),
                            support=support_panel(service, current_user),
-                           timeline=service_timeline(service))
+                           timeline=service_timeline(service, shown=shown),
+                           timeline_filter=shown, timeline_filters=TIMELINE_FILTERS,
+                           trends=[charts.trend(name, readings) for name, readings
+                                   in fact_trends(service.id).items()])

@@ -176,7 +176,7 @@ def test_the_timeline_shows_reviews_decisions_events_and_fact_changes_with_who_a
     db.session.commit()
     login(org["lead"])
     client.post("/services/ledger/launch", data={"reason": "Ready for traffic"})
-    page = text(client.get("/services/ledger"))
+    page = text(client.get("/services/ledger?timeline=all"))
     timeline = page[page.index('id="timeline-title"'):]
     assert "Launched: the team carries the pager" in timeline
     assert "by Lee Lead" in timeline and "Ready for traffic" in timeline
@@ -441,3 +441,34 @@ def test_the_expiring_approvals_say_days_left_and_team_and_lead_to_a_re_review(
     picker = picker[:picker.index("</select>")]
     selected = re.search(r'<option value="\d+" selected>([^<]+)</option>', picker).group(1)
     assert selected.startswith("Launch Readiness Review")
+
+
+@pytest.mark.parametrize(("shown", "present", "absent"), [
+    ("changes", ["Launched", "Review approved"], ["pages_per_week = 8"]),
+    ("events", ["Launched"], ["Review approved", "pages_per_week = 8"]),
+    ("decisions", ["Review approved"], ["Launched", "Review started", "pages_per_week = 8"]),
+    ("facts", ["pages_per_week = 8 (was 3)"], ["Launched", "Review approved"]),
+    ("nonsense", ["Launched", "Review approved"], ["pages_per_week = 8"]),
+])
+def test_the_timeline_can_be_filtered_and_each_fact_has_a_trend_line(
+        client, login, org, shown, present, absent):
+    """Issue 19 ("also expected"): decisions, events, facts; fact changes are left out by
+    default, since each fact has its trend line above the timeline."""
+    service = org["service"]
+    now = utcnow()
+    make_review(service=service, checklist_version=org["launch"], state="approved")
+    record_facts(service, [FactInput("pages_per_week", v, now - timedelta(days=d), "pd")
+                           for v, d in ((3.0, 3), (3.0, 2), (8.0, 1))], actor=None)
+    db.session.commit()
+    login(org["lead"])
+    client.post("/services/ledger/launch", data={"reason": "Ready for traffic"})
+    page = text(client.get(f"/services/ledger?timeline={shown}"))
+    timeline = page[page.index('id="timeline-title"'):]
+    for words in present:
+        assert words in timeline, words
+    for words in absent:
+        assert words not in timeline.split("</nav>", 1)[1], words
+    facts = page[page.index('id="facts-title"'):page.index('id="timeline-title"')]
+    assert "<code>pages_per_week</code>" in facts
+    assert 'aria-label="pages_per_week: last 3 readings, from 3 to 8"' in facts
+    assert '<span class="latest">8</span>' in facts

@@ -138,3 +138,12 @@ def test_many_bars_get_short_ticks_and_few_keep_their_labels():
     assert chart.bars[0].label == "Jan 26"  # in full in the table and the tooltip
     few = charts.bar_chart("Services by state", "", [("In development", 2)])
     assert few.bars[0].tick == "In development"
+
+
+def test_a_trend_line_spans_its_box_lowest_at_the_bottom():
+    line = charts.trend("pages_per_week", [(1, 3.0), (2, 5.0), (3, 4.0)], width=100,
+                        height=20)
+    assert line.points == "0.0,18.0 50.0,2.0 100.0,10.0"
+    assert (line.latest, line.lowest, line.highest, line.count) == (4.0, 3.0, 5.0, 3)
+    flat = charts.trend("x", [(1, 2.0)], width=100, height=20)
+    assert flat.points == "0.0,18.0" and flat.count == 1

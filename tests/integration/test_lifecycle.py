@@ -166,8 +166,8 @@ def test_retire_needs_a_reason_and_is_final(client, login, org):
     assert "the service is retired" in text(again)
 
 
-def test_the_timeline_shows_reviews_decisions_events_and_fact_changes_with_who_and_why(
-        client, login, org):
+def launched_with_facts(client, login, org):
+    """An approved launch review, three readings (3, 3, 8), and the launch by the lead."""
     service = org["service"]
     now = utcnow()
     make_review(service=service, checklist_version=org["launch"], state="approved")
@@ -176,6 +176,11 @@ def test_the_timeline_shows_reviews_decisions_events_and_fact_changes_with_who_a
     db.session.commit()
     login(org["lead"])
     client.post("/services/ledger/launch", data={"reason": "Ready for traffic"})
+
+
+def test_the_timeline_shows_reviews_decisions_events_and_fact_changes_with_who_and_why(
+        client, login, org):
+    launched_with_facts(client, login, org)
     page = text(client.get("/services/ledger?timeline=all"))
     timeline = page[page.index('id="timeline-title"'):]
     assert "Launched: the team carries the pager" in timeline
@@ -454,14 +459,7 @@ def test_the_timeline_can_be_filtered_and_each_fact_has_a_trend_line(
         client, login, org, shown, present, absent):
     """Issue 19 ("also expected"): decisions, events, facts; fact changes are left out by
     default, since each fact has its trend line above the timeline."""
-    service = org["service"]
-    now = utcnow()
-    make_review(service=service, checklist_version=org["launch"], state="approved")
-    record_facts(service, [FactInput("pages_per_week", v, now - timedelta(days=d), "pd")
-                           for v, d in ((3.0, 3), (3.0, 2), (8.0, 1))], actor=None)
-    db.session.commit()
-    login(org["lead"])
-    client.post("/services/ledger/launch", data={"reason": "Ready for traffic"})
+    launched_with_facts(client, login, org)
     page = text(client.get(f"/services/ledger?timeline={shown}"))
     timeline = page[page.index('id="timeline-title"'):]
     for words in present:

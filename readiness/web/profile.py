@@ -66,36 +66,40 @@ def revoke_token(token_id):
     return redirect(url_for("admin.edit_user", user_id=token.user_id))
 
 
+# The password form's fields.
+CURRENT, NEW, REPEATED = "current_password", "new_password", "repeat_password"
+
+
 @bp.post("/password")
 @login_required
 def change_password():
     """A new password for the person signed in: the current one first (a wrong one
     counts as a failed sign-in, so this form is no way around the limit). Their other
     sessions end; this one goes on. API tokens stay (docs/reviews.md)."""
-    current = request.form.get("current_password", "")
-    new = request.form.get("new_password", "")
-    repeated = request.form.get("repeat_password", "")
+    current = request.form.get(CURRENT, "")
+    new = request.form.get(NEW, "")
+    repeated = request.form.get(REPEATED, "")
     address = client_address()
     locks.hold("sign-in", address)
     wait = sign_in_wait(address, current_app.config.get("LOGIN_ATTEMPTS_PER_MINUTE",
                                                         ATTEMPTS_PER_WINDOW))
     if wait:
         return render_profile(password_errors={
-            "current_password": f"Too many failed attempts from your address. Try again "
+            CURRENT: f"Too many failed attempts from your address. Try again "
                                 f"in {wait} seconds."}, status=429)
     if not check_password_hash(current_user.password_hash, current):
         accounts.note_failed_sign_in(address)
         db.session.commit()
         return render_profile(password_errors={
-            "current_password": "That is not your current password."}, status=422)
+            CURRENT: "That is not your current password."}, status=422)
     if new != repeated:
         return render_profile(password_errors={
-            "repeat_password": "The two new passwords differ."}, status=422)
+            REPEATED: "The two new passwords differ."}, status=422)
     try:
         accounts.set_password(current_user, new, actor=current_user)
     except InvalidInput as exc:
         db.session.rollback()
-        return render_profile(password_errors={"new_password": f"{str(exc).capitalize()}."},
+        return render_profile(password_errors={NEW: f"{str(exc).capitalize()}."},
                               status=422)
     db.session.commit()
     login_user(current_user)  # this session, under the new nonce; the others have ended

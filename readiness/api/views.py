@@ -82,7 +82,7 @@ def note_token_use(response):
     in one of its own that never waits for a lock and never fails the request
     (faults.bookkeeping): a busy or read-only database skips it until the next call."""
     row = g.pop("api_token", None)
-    if row is not None:
+    if row is not None and token_commands.use_is_news(row):  # at most once a minute
         with bookkeeping("a token's last use") as session:
             token_commands.note_use(row, session)
     return response

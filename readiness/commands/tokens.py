@@ -33,12 +33,19 @@ def revoke_token(token, *, actor):
         record(AuditAction.TOKEN_REVOKE, actor=actor, subject=token, prefix=token.prefix)
 
 
+def use_is_news(row, now=None):
+    """True when a use of the token (a find_token row) is worth writing down: its last
+    use is unknown or older than the resolution (a minute)."""
+    now = now or utcnow()
+    return row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION
+
+
 def note_use(row, session, now=None):
     """Remember when a token (a queries.tokens.find_token row) was last used, to the
     minute, in `session` (faults.bookkeeping's, after the response is made: see
     api.views.note_token_use). Bookkeeping, not a change anyone made: not audited."""
     now = now or utcnow()
-    if row.last_used_at is not None and now - row.last_used_at <= LAST_USED_RESOLUTION:
+    if not use_is_news(row, now):
         return
     session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
                     .values(last_used_at=now))

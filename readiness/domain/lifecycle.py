@@ -35,6 +35,8 @@ _STATE_LABELS = {
     State.RETIRED: "Retired",
 }
 STATES = tuple(State)
+# An approval "expires soon" within this: the dashboard's list, a handoff's warning.
+EXPIRY_WINDOW = timedelta(days=30)
 # Live: in production, with the gate open while its launch approval holds.
 LIVE_STATES = (State.SELF_MANAGED, State.OPS_MANAGED)
 STATE_LABELS = {state.value: state.label for state in State}
@@ -80,6 +82,11 @@ class Approval:
     def is_valid(self, now):
         expires = self.expires_at()
         return expires is None or now < expires
+
+    def expires_within(self, now, window=None):
+        """True when it runs out within `window` (EXPIRY_WINDOW) from `now`, or has."""
+        expires = self.expires_at()
+        return expires is not None and expires <= now + (window or EXPIRY_WINDOW)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import SERVICE_STATES, ChecklistVersion, ManagementEvent, Review, Service, Team
 from . import lifecycle as support
 
-EXPIRY_WINDOW = timedelta(days=30)
+EXPIRY_WINDOW = lifecycle.EXPIRY_WINDOW
 MONTHS = 12
 
 
@@ -136,7 +136,6 @@ def build(now):
     states = services_by_state()
     return {
         "states": states,
-        "state_labels": lifecycle.STATE_LABELS,
         "expiring": expiring_launch_approvals(now),
         "waiting": reviews_waiting_by_stage(),
         "candidates": support.handback_candidates(now),

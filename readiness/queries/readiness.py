@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..domain import checklists, lifecycle, reviews
-from ..domain.reviews import AnswerState
+from ..domain import lifecycle, reviews
 from ..extensions import db
 from ..models import ChecklistVersion, Review, Service
-from .facts import latest_facts, latest_values
+from .facts import latest_facts
 from .lifecycle import latest_approval_id
+from .reviews import review_status
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,8 @@ def readiness_of(service_ids, now):
         review = current.get(service_id)
         approval = approvals.get(service_id)
         if review is not None:
-            content = review.checklist_version.content
-            results = checklists.evaluate_items(
-                content, latest_values(facts.get(service_id, {})), now)
-            answers = {a.item_id: AnswerState(a.status, a.evidence, a.link)
-                       for a in review.answers}
-            done, total = reviews.progress(content, answers,
-                                           {item["id"]: r for item, r in results})
-            found[service_id] = Readiness("review", review.id, done, total)
+            status = review_status(review, now, facts.get(service_id, {}))
+            found[service_id] = Readiness("review", review.id, status.done, status.total)
         elif approval is not None:
             kind = "approved" if approval.is_valid(now) else "expired"
             found[service_id] = Readiness(kind, approval.review_id,

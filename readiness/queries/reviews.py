@@ -1,7 +1,7 @@
 """What a review's page, the API and the export show of it: answers, automated checks,
 progress and blockers, and who answered it."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..audit import AuditAction
 from ..domain import checklists, reviews
@@ -15,20 +15,23 @@ def answer_states(review):
     return {a.item_id: AnswerState(a.status, a.evidence, a.link) for a in review.answers}
 
 
-def check_results(review, now=None):
-    """{item id: CheckResult} of the review's automated checks against the latest facts."""
-    facts = latest_facts([review.service_id]).get(review.service_id, {})
+def check_results(review, now=None, facts=None):
+    """{item id: CheckResult} of the review's automated checks against the latest facts
+    (`facts`: the service's, when the caller read them for many reviews at once)."""
+    if facts is None:
+        facts = latest_facts([review.service_id]).get(review.service_id, {})
     results = checklists.evaluate_items(review.checklist_version.content,
                                         latest_values(facts), now or utcnow())
     return {item["id"]: result for item, result in results}
 
 
-def review_status(review, now=None):
+def review_status(review, now=None, facts=None):
     """The review's reviews.Status: progress and blockers, automated checks included.
 
-    The one loader behind the review page, the API and the Markdown export."""
+    The one loader behind the review page, the API, the Markdown export and the service
+    list's readiness (which passes the `facts` it read for a whole page)."""
     return reviews.status(review.checklist_version.content, answer_states(review),
-                          check_results(review, now))
+                          check_results(review, now, facts))
 
 
 def answered_by_ids(review):
@@ -60,3 +63,8 @@ def open_reviews(service_id):
     return db.session.scalars(select(Review).where(
         Review.service_id == service_id, Review.state.in_(reviews.OPEN_STATES))
         .order_by(Review.id)).all()
+
+
+def open_review_count(service_id):
+    return db.session.scalar(select(func.count()).select_from(Review).where(
+        Review.service_id == service_id, Review.state.in_(reviews.OPEN_STATES)))

@@ -1,7 +1,7 @@
 """Changing who supports a service: launch, hand off, hand back, retire."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -15,14 +15,12 @@ from ..models import Service, utcnow
 from ..queries import lifecycle as situations
 from ..queries.checklists import handoff_item_titles
 from ..queries.facts import latest_facts
-from ..queries.reviews import open_reviews
+from ..queries.reviews import open_review_count
 from . import carry
 from .errors import found, require
 
 bp = Blueprint("lifecycle", __name__)
 
-# A handoff is accepted with a warning when the launch approval runs out within this.
-EXPIRY_WARNING = timedelta(days=30)
 DONE = {
     "launch": "{name} is launched: its team carries the pager.",
     "handoff": "{name} is handed off: Ops carries the pager now.",
@@ -73,12 +71,10 @@ def support_panel(service, user):
         "item_titles": handoff_item_titles(),
         "actions": actions,
         "event_labels": lifecycle.EVENT_LABELS,
-        "open_reviews": len(open_reviews(service.id)) if service.state != "retired" else 0,
+        "open_reviews": open_review_count(service.id) if service.state != "retired" else 0,
         # A handoff leans on a live launch approval: say when that runs out soon.
         "launch_expires_soon": (situation.launch_approval is not None
-                                and situation.launch_approval.expires_at() is not None
-                                and situation.launch_approval.expires_at()
-                                <= now + EXPIRY_WARNING),
+                                and situation.launch_approval.expires_within(now)),
     }
 
 

@@ -225,10 +225,7 @@ def test_only_ops_leads_and_admins_see_and_use_the_actions(client, login, org):
 
 
 def test_dashboard_and_gate_on_the_demo_data(app, client, login, runner):
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
-          password="demo")
+    on_the_demo_as(login, "lead@example.com")
     page = text(client.get("/"))
     candidates = page[page.index('id="candidates-title"'):page.index('id="expiring-title"')]
     assert "Ledger" in candidates and "pages_per_week = " in candidates
@@ -281,6 +278,13 @@ def test_the_whole_lists_need_a_sign_in(client, path):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+def on_the_demo_as(login, email):
+    """The demo loaded, and the test client signed in as one of its people."""
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == email)), password="demo")
+
+
 def section(page, heading_id):
     start = page.index(f'id="{heading_id}"')
     end = page.find("<section", start)
@@ -290,10 +294,7 @@ def section(page, heading_id):
 def test_the_ops_leads_my_work_is_their_queue_on_the_demo(app, client, login):
     """Issue 19, defect 4: pending launches, handoffs waiting for acceptance, handback
     candidates and expiring approvals, each linking to where the lead acts."""
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
-          password="demo")
+    on_the_demo_as(login, "lead@example.com")
     page = text(client.get("/my-work"))
     launches = section(page, "ready-launch")
     assert "Payouts" in launches and "/services/payouts#support" in launches
@@ -330,10 +331,7 @@ def test_the_service_page_names_its_last_event_in_plain_words_with_an_excerpt(
     """Issue 19, defects 6 and 11: the "since" line shows a plain-text excerpt of the
     reason (its Markdown rendered away, long ones cut), the gate line ends with a full
     stop, and each state has one label, from the domain, wherever it is shown."""
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
-          password="demo")
+    on_the_demo_as(login, "lead@example.com")
     page = text(client.get("/services/search-api"))
     since = page[page.index('class="since"'):]
     since = since[:since.index("</p>")]
@@ -406,10 +404,7 @@ def test_a_handoff_with_a_launch_approval_about_to_expire_says_so(client, login,
 def test_the_timeline_tells_a_handback_from_a_handoff_and_a_request_from_an_approval(
         app, client, login):
     """Issue 19, defect 13: each meaning has its own tone (colour and shape)."""
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
-          password="demo")
+    on_the_demo_as(login, "lead@example.com")
     page = text(client.get("/services/ledger"))
     timeline = page[page.index('id="timeline-title"'):]
 
@@ -430,10 +425,7 @@ def test_the_expiring_approvals_say_days_left_and_team_and_lead_to_a_re_review(
         app, client, login):
     """Issue 19 ("also expected"): days left, the team, and a way to start the
     re-review (the service page's picker then starts at launch)."""
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
-          password="demo")
+    on_the_demo_as(login, "team@example.com")
     page = text(client.get("/expiring-approvals"))
     row = page[page.index('href="/services/checkout"'):]
     row = row[:row.index("</tr>")]

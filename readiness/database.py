@@ -158,8 +158,8 @@ class PreparedInsert:
         compiled = statement.compile(dialect=dialect, column_keys=self.columns,
                                      for_executemany=True)  # no RETURNING of the ids
         order = list(compiled.positiontup) if dialect.positional else list(self.columns)
-        processors = {name: self.table.c[name].type.dialect_impl(dialect)
-                      .bind_processor(dialect) for name in self.columns}
+        processors = {name: _column_processor(self.table.c[name].type, dialect)
+                      for name in self.columns}
         prepared = (str(compiled), order, processors)
         self._prepared[dialect.name] = prepared
         return prepared
@@ -194,10 +194,22 @@ class PreparedInsert:
             cursor.close()
 
 
+def _column_processor(column_type, dialect):
+    """A function from a column's values to what the driver gets, or None for as they
+    are: the type's `bind_column(values, dialect)` if it has one, else its bind processor
+    on each value."""
+    bind_column = getattr(column_type, "bind_column", None)
+    if bind_column is not None:
+        return lambda values: bind_column(values, dialect)
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    return None if process is None else lambda values: list(map(process, values))
+
+
 def _column(values, process, count):
+    """One column's values for `count` rows: a sequence, or one value repeated."""
     if isinstance(values, list | tuple):
-        return values if process is None else list(map(process, values))
-    return repeat(values if process is None else process(values), count)
+        return values if process is None else process(values)
+    return repeat(values if process is None else process([values])[0], count)
 
 
 # The insert() with ON CONFLICT of each dialect we run on.

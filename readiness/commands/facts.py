@@ -8,10 +8,10 @@ from sqlalchemy import and_, func, select, true
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import AuditAction, record
-from ..database import DIALECT_INSERT, PreparedInsert
 from ..domain.facts import FactInput, batch_digest
 from ..domain.inputs import InvalidInput
 from ..extensions import db
+from ..fact_table import INSERT_FACTS, INSERT_NEW_FACTS, KEEP_LATEST, newer_reading_wins, upsert
 from ..models import Fact, LatestFact, utcnow
 
 
@@ -26,26 +26,6 @@ class FactsConflict(InvalidInput):
 # Rows are written in this order, so two posts of overlapping facts lock them in the same
 # order and never deadlock each other (PostgreSQL; SQLite has one writer at a time).
 _LOCK_ORDER = attrgetter("name", "observed_at")
-_FACT_COLUMNS = ("service_id", "name", "value", "observed_at", "source", "recorded_at",
-                 "batch")
-# Readings already stored are skipped, and compared afterwards (see record_new_facts).
-_INSERT_FACTS = PreparedInsert(Fact.__table__, _FACT_COLUMNS,
-                               on_conflict=lambda insert: insert.on_conflict_do_nothing())
-_INSERT_NEW_FACTS = PreparedInsert(Fact.__table__, _FACT_COLUMNS)
-
-
-def _newer_reading_wins(insert):
-    """ON CONFLICT for latest_fact: a reading replaces the stored one only if newer."""
-    return insert.on_conflict_do_update(
-        index_elements=["service_id", "name"],
-        set_={"value": insert.excluded.value, "observed_at": insert.excluded.observed_at,
-              "source": insert.excluded.source},
-        where=LatestFact.__table__.c.observed_at < insert.excluded.observed_at)
-
-
-_KEEP_LATEST = PreparedInsert(
-    LatestFact.__table__, ("service_id", "name", "value", "observed_at", "source"),
-    on_conflict=_newer_reading_wins)
 
 
 def record_facts(service, facts, *, actor, now=None):
@@ -70,7 +50,7 @@ def record_facts(service, facts, *, actor, now=None):
         stored, new = _insert_concurrently(service.id, facts, now, batch)
     if stored:
         newest = {fact.name: fact for fact in new}  # in lock order: each name's newest last
-        _KEEP_LATEST.execute(db.session, len(newest), service_id=service.id,
+        KEEP_LATEST.execute(db.session, len(newest), service_id=service.id,
                              **_by_field(list(newest.values())))
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
                names=sorted(newest), batch=batch, digest=batch_digest(new))
@@ -87,7 +67,7 @@ def _insert_one_writer(service_id, facts, now, batch):
     A conflicting value raises, and the caller's transaction, never committed, takes the
     rows with it.
     """
-    stored = _INSERT_FACTS.execute(db.session, len(facts), service_id=service_id,
+    stored = INSERT_FACTS.execute(db.session, len(facts), service_id=service_id,
                                    recorded_at=now, batch=batch, **_by_field(facts))
     if stored == len(facts):
         return stored, facts
@@ -104,14 +84,14 @@ def _insert_concurrently(service_id, facts, now, batch):
         # Facts are new as a rule: a plain INSERT, under a savepoint to come back to when
         # some were stored before (an ON CONFLICT on every post costs a third more).
         with db.session.begin_nested():
-            stored = _INSERT_NEW_FACTS.execute(db.session, len(facts), service_id=service_id,
+            stored = INSERT_NEW_FACTS.execute(db.session, len(facts), service_id=service_id,
                                                recorded_at=now, batch=batch,
                                                **_by_field(facts))
             return stored, facts
     except IntegrityError:
         with db.session.begin_nested():  # a conflict raised inside leaves nothing behind
             new = _not_stored_yet(service_id, facts)
-            stored = _INSERT_FACTS.execute(db.session, len(new), service_id=service_id,
+            stored = INSERT_FACTS.execute(db.session, len(new), service_id=service_id,
                                            recorded_at=now, batch=batch, **_by_field(new))
             if stored != len(new):
                 # Another request stored some of them meanwhile (the insert waited for it):
@@ -160,7 +140,7 @@ def refresh_latest_facts():
                                    newest.c.name == Fact.name,
                                    newest.c.at == Fact.observed_at))
                 .where(true()))  # SQLite: INSERT … SELECT … ON CONFLICT needs a WHERE
-    insert = DIALECT_INSERT[db.session.get_bind().dialect.name](LatestFact.__table__)
-    upsert = _newer_reading_wins(insert.from_select(
+    insert = upsert(LatestFact.__table__, db.session)
+    statement = newer_reading_wins(insert.from_select(
         ["service_id", "name", "value", "observed_at", "source"], readings))
-    return len(db.session.execute(upsert.returning(LatestFact.__table__.c.name)).all())
+    return len(db.session.execute(statement.returning(LatestFact.__table__.c.name)).all())

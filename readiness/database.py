@@ -143,6 +143,8 @@ class PreparedInsert:
     a thousand small rows, is skipped; the engine's cursor events still fire, so statement
     counters see it. `on_conflict(insert)` may add an ON CONFLICT
     clause (SQLite and PostgreSQL spell it alike); it gets the dialect's insert().
+    A column may also come already converted: a function of the dialect that returns
+    what the driver gets.
     """
 
     def __init__(self, table, columns, on_conflict=None):
@@ -166,14 +168,15 @@ class PreparedInsert:
 
     def execute(self, session, count, **values):
         """Insert `count` rows; returns how many the database stored (a conflict may skip
-        some). `values` maps each column to its values, or to one value for all rows."""
+        some). `values` maps each column to its values, to one value for all rows, or to
+        a function of the dialect giving the converted values."""
         if not count:
             return 0
         session.flush()  # pending objects first, as any other statement would autoflush
         connection = session.connection()
         dialect = connection.dialect
         sql, order, processors = self._prepared.get(dialect.name) or self._prepare(dialect)
-        columns = [_column(values[name], processors[name], count) for name in order]
+        columns = [_column(values[name], processors[name], count, dialect) for name in order]
         rows = zip(*columns, strict=True)
         parameters = list(rows) if dialect.positional else [  # psycopg: %(name)s
             dict(zip(order, row, strict=True)) for row in rows]
@@ -205,8 +208,11 @@ def _column_processor(column_type, dialect):
     return None if process is None else lambda values: list(map(process, values))
 
 
-def _column(values, process, count):
-    """One column's values for `count` rows: a sequence, or one value repeated."""
+def _column(values, process, count, dialect):
+    """One column's values for `count` rows: a sequence, one value repeated, or a function
+    of the dialect giving them already converted."""
+    if callable(values):
+        return values(dialect)
     if isinstance(values, list | tuple):
         return values if process is None else process(values)
     return repeat(values if process is None else process([values])[0], count)

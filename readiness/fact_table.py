@@ -3,6 +3,8 @@ ingest, with the driver's executemany (database.PreparedInsert; the ingest targe
 bench/README.md), and the latest-reading upsert. The facts command decides what to store;
 this module only says how it is written."""
 
+from functools import partial
+
 from .database import DIALECT_INSERT, PreparedInsert
 from .models import Fact, LatestFact
 
@@ -31,3 +33,14 @@ KEEP_LATEST = PreparedInsert(
 def upsert(table, session):
     """The dialect's insert() for `table`, which takes ON CONFLICT (SQLite, PostgreSQL)."""
     return DIALECT_INSERT[session.get_bind().dialect.name](table)
+
+
+def reading_columns(facts):
+    """The columns name, value, observed_at and source of `facts` (FactInputs), for the
+    statements above: each time bound from the RFC 3339 text it was read from, if any."""
+    if not facts:
+        return dict.fromkeys(("name", "value", "observed_at", "source"), ())
+    names, values, moments, sources, texts = zip(*facts, strict=True)
+    observed_type = Fact.__table__.c.observed_at.type
+    return {"name": names, "value": values, "source": sources,
+            "observed_at": partial(observed_type.bind_rfc3339_column, moments, texts)}

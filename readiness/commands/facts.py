@@ -8,10 +8,17 @@ from sqlalchemy import and_, func, select, true
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import AuditAction, record
-from ..domain.facts import FactInput, batch_digest
+from ..domain.facts import batch_digest
 from ..domain.inputs import InvalidInput
 from ..extensions import db
-from ..fact_table import INSERT_FACTS, INSERT_NEW_FACTS, KEEP_LATEST, newer_reading_wins, upsert
+from ..fact_table import (
+    INSERT_FACTS,
+    INSERT_NEW_FACTS,
+    KEEP_LATEST,
+    newer_reading_wins,
+    reading_columns,
+    upsert,
+)
 from ..models import Fact, LatestFact, utcnow
 
 
@@ -51,7 +58,7 @@ def record_facts(service, facts, *, actor, now=None):
     if stored:
         newest = {fact.name: fact for fact in new}  # in lock order: each name's newest last
         KEEP_LATEST.execute(db.session, len(newest), service_id=service.id,
-                             **_by_field(list(newest.values())))
+                             **reading_columns(list(newest.values())))
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
                names=sorted(newest), batch=batch, digest=batch_digest(new))
     return stored
@@ -68,7 +75,7 @@ def _insert_one_writer(service_id, facts, now, batch):
     rows with it.
     """
     stored = INSERT_FACTS.execute(db.session, len(facts), service_id=service_id,
-                                   recorded_at=now, batch=batch, **_by_field(facts))
+                                   recorded_at=now, batch=batch, **reading_columns(facts))
     if stored == len(facts):
         return stored, facts
     _not_stored_yet(service_id, facts)  # raises on another value; else all are stored now
@@ -86,13 +93,13 @@ def _insert_concurrently(service_id, facts, now, batch):
         with db.session.begin_nested():
             stored = INSERT_NEW_FACTS.execute(db.session, len(facts), service_id=service_id,
                                                recorded_at=now, batch=batch,
-                                               **_by_field(facts))
+                                               **reading_columns(facts))
             return stored, facts
     except IntegrityError:
         with db.session.begin_nested():  # a conflict raised inside leaves nothing behind
             new = _not_stored_yet(service_id, facts)
             stored = INSERT_FACTS.execute(db.session, len(new), service_id=service_id,
-                                           recorded_at=now, batch=batch, **_by_field(new))
+                                           recorded_at=now, batch=batch, **reading_columns(new))
             if stored != len(new):
                 # Another request stored some of them meanwhile (the insert waited for it):
                 # the same values are fine, others are a conflict.
@@ -116,12 +123,6 @@ def _not_stored_yet(service_id, facts):
     if conflicts:
         raise FactsConflict(conflicts)
     return [f for f in facts if (f.name, f.observed_at) not in stored]
-
-
-def _by_field(facts):
-    """{"name": (…), "value": (…), "observed_at": (…), "source": (…)} of FactInputs."""
-    return dict(zip(FactInput._fields, zip(*facts, strict=True), strict=True)) if facts \
-        else dict.fromkeys(FactInput._fields, ())
 
 
 def refresh_latest_facts():

@@ -28,6 +28,9 @@ class FactInput(NamedTuple):
     value: float
     observed_at: datetime
     source: str = ""
+    # The RFC 3339 text `observed_at` was read from, when it came as text: storage may
+    # keep its digits instead of formatting the moment again (a thousand a request).
+    observed_text: str | None = None
 
 
 new_fact = tuple.__new__  # FactInput(...) without NamedTuple's Python-level __new__
@@ -100,12 +103,21 @@ class _QuickCheck:
             value = float(value)
         else:
             return None
-        observed_at = parse_rfc3339(observed)
-        if observed_at is None:
-            return None
+        if (type(observed) is str and len(observed) == 27 and observed[26] == "Z"
+                and observed[4:20:3] == "--T::."):
+            # The form senders use most, YYYY-MM-DDTHH:MM:SS.ffffffZ, its separators seen:
+            # fromisoformat takes exactly ASCII digits at the other places.
+            try:
+                observed_at = datetime.fromisoformat(observed)
+            except ValueError:
+                return None
+        else:
+            observed_at = parse_rfc3339(observed)
+            if observed_at is None:
+                return None
         if observed_at > self.latest:
             return None
-        return new_fact(FactInput, (name, value, observed_at, source))
+        return new_fact(FactInput, (name, value, observed_at, source, observed))
 
 
 def _parse_one(entry, now):
@@ -137,7 +149,7 @@ def _parse_one(entry, now):
         problems.append(("source", f"text of at most {MAX_SOURCE} characters on one line"))
     if problems:
         return None, problems
-    return FactInput(name, float(value), observed_at, source), []
+    return FactInput(name, float(value), observed_at, source, observed), []
 
 
 def _in_range(number):

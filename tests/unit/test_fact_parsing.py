@@ -10,6 +10,23 @@ from readiness.domain.facts import FUTURE_SLACK, _parse_one, _QuickCheck, parse_
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
+
+def canonical(moment):
+    """The form most senders use: 2026-11-26T09:00:00.000000Z."""
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@st.composite
+def near_canonical(draw):
+    """That form with one character replaced: a digit, a separator, a letter, a space,
+    a non-ASCII digit."""
+    text = canonical(draw(st.datetimes(min_value=datetime(1, 1, 1),
+                                       max_value=datetime(2026, 11, 26), timezones=st.just(UTC))))
+    at = draw(st.integers(0, len(text) - 1))
+    other = draw(st.sampled_from([*"0123456789-:.TtZz+ ,W/x", "\u0661", "\uff11", "\n"]))
+    return text[:at] + other + text[at + 1:]
+
+
 GOOD = {
     "name": st.sampled_from(["pages_per_week", "x", "a" * 64, "slo_2"]),
     "value": st.one_of(st.integers(-10**15, 10**15),
@@ -17,6 +34,8 @@ GOOD = {
     "observed_at": st.one_of(
         st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2026, 11, 26),
                      timezones=st.just(UTC)).map(datetime.isoformat),
+        st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(2026, 11, 26),
+                     timezones=st.just(UTC)).map(canonical),
         st.sampled_from([(NOW + FUTURE_SLACK).isoformat(), "2026-11-26T09:00:00Z",
                          "2026-11-26T09:00:00+02:00", "2026-11-26t09:00:00+00:00"])),
     "source": st.sampled_from(["", "pd", "x" * 120, "héllo"]),
@@ -29,7 +48,9 @@ BAD = {
     "observed_at": st.sampled_from([
         (NOW + FUTURE_SLACK + timedelta(microseconds=1)).isoformat(), "2026-11-26T09:00:00",
         "2026-11-26", "yesterday", "", 5, None, [], "2026-11-26T09:00:00+00:00" + " " * 30,
-        "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"]),
+        "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
+        canonical(NOW + FUTURE_SLACK + timedelta(microseconds=1)), "2026-02-30T09:00:00.000000Z",
+        "2026-11-26T24:00:00.000000Z", "2026-11-26T09:00:60.000000Z"]) | near_canonical(),
     "source": st.sampled_from(["x" * 121, "a\nb", "tab\there", "nul\x00", 3, None, []]),
 }
 

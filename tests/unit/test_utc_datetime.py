@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
+from readiness.domain.inputs import parse_rfc3339
 from readiness.models import UTCDateTime
 
 DIALECT = sqlite.dialect()
@@ -42,3 +43,32 @@ def test_a_column_of_moments_binds_as_each_moment_does(values, dialect):
     one_by_one = column_type.bind_processor(dialect)
     expected = [one_by_one(v) for v in values] if one_by_one else values
     assert UTCDateTime().bind_column(values, dialect) == expected
+
+
+@st.composite
+def rfc3339_texts(draw):
+    """An RFC 3339 text in one of the forms a sender may use (any zone, fraction digits
+    from none to nine, lower-case t and z, an offset of +00:00 for UTC)."""
+    moment = draw(moments)
+    spec = draw(st.sampled_from(["seconds", "milliseconds", "microseconds"]))
+    text = moment.isoformat(timespec=spec)
+    if draw(st.booleans()):
+        text = text.replace("+00:00", "Z")
+    if spec == "microseconds" and draw(st.booleans()):  # nanoseconds, the extra dropped
+        text = text[:26] + "789" + text[26:]
+    if draw(st.booleans()):
+        text = text.replace("T", "t").replace("Z", "z")
+    return text
+
+
+@given(st.lists(rfc3339_texts() | st.none(), max_size=20),
+       st.sampled_from([DIALECT, postgresql.psycopg.dialect()]))
+def test_a_column_bound_from_its_rfc3339_texts_is_the_column_bound_from_its_moments(
+        texts, dialect):
+    """The fact insert takes the stored text's digits from the text a sender posted:
+    what it binds is what the moments bind to, whatever form the text had."""
+    values = [parse_rfc3339(t) if t is not None else datetime(2026, 1, 2, tzinfo=UTC)
+              for t in texts]
+    assert None not in values
+    assert (UTCDateTime().bind_rfc3339_column(values, texts, dialect)
+            == UTCDateTime().bind_column(values, dialect))

@@ -31,7 +31,10 @@ def create_app(test_config=None):
     login_manager.login_message_category = "info"
     database.configure_engine(app)
 
-    from . import audit  # noqa: F401  (registers the audit triggers on the table)
+    from . import (
+        audit,  # noqa: F401  (registers the audit triggers on the table)
+        summaries,  # noqa: F401  (registers the triggers that keep the counts)
+    )
     from .api import bp as api_bp
     from .cli import register_commands
     from .markdown import excerpt

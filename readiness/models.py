@@ -185,6 +185,7 @@ class Service(db.Model):
     __table_args__ = (
         one_of("state", SERVICE_STATES),
         CheckConstraint("tier BETWEEN 1 AND 3", name="tier_valid"),
+        Index("ix_service_launch_expiry", "state", "launch_valid_days", "launch_approved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -199,12 +200,27 @@ class Service(db.Model):
     dashboard_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The latest approved launch review: its id, approval time and its checklist version's
+    # valid_for_days. Kept by triggers on `review` (readiness.summaries), so the expiring
+    # approvals are an index range, not a search of every live service's reviews.
+    launch_review_id: Mapped[int | None] = mapped_column()
+    launch_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    launch_valid_days: Mapped[int | None] = mapped_column()
 
     team: Mapped[Team] = relationship(back_populates="services")
     reviews: Mapped[list["Review"]] = relationship(back_populates="service")
 
     def __repr__(self) -> str:
         return f"<Service {self.slug} {self.state}>"
+
+
+class ServiceStateCount(db.Model):
+    """How many services are in each state, kept by triggers on `service` in the same
+    transaction as every change (readiness.summaries): the dashboard reads four rows
+    instead of counting the organisation. A state no service has had may have no row."""
+
+    state: Mapped[str] = mapped_column(String(20), primary_key=True)
+    services: Mapped[int] = mapped_column(default=0)
 
 
 class ChecklistVersion(db.Model):

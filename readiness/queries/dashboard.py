@@ -5,11 +5,19 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..domain import charts, lifecycle
 from ..extensions import db
-from ..models import SERVICE_STATES, ChecklistVersion, ManagementEvent, Review, Service, Team
+from ..models import (
+    SERVICE_STATES,
+    ChecklistVersion,
+    ManagementEvent,
+    Review,
+    Service,
+    ServiceStateCount,
+    Team,
+)
 from . import lifecycle as support
 
 EXPIRY_WINDOW = lifecycle.EXPIRY_WINDOW
@@ -17,8 +25,10 @@ MONTHS = 12
 
 
 def services_by_state():
+    """{state: how many services are in it}, every state: a row each from the counts the
+    database keeps (readiness.summaries), not a count over the services."""
     counts = dict(db.session.execute(
-        select(Service.state, func.count()).group_by(Service.state)).all())
+        select(ServiceStateCount.state, ServiceStateCount.services)).all())
     return {state: counts.get(state, 0) for state in SERVICE_STATES}
 
 
@@ -33,36 +43,46 @@ class Expiring:
     days_left: int = 0  # whole days until it expires; negative once it has
 
 
-def expiring_launch_approvals(now):
-    """Live services whose latest launch approval expires within 30 days or already has."""
-    validity = db.session.execute(
-        select(ChecklistVersion.id, ChecklistVersion.valid_for_days)
+@dataclass(frozen=True)
+class Worklist:
+    """The first entries of a list a page shows, and how many there are in all."""
+
+    items: list
+    total: int
+
+
+def expiring_launch_approvals(now, limit=None):
+    """Live services whose latest launch approval expires within 30 days or already has,
+    soonest first: the first `limit` of them (all when None) and how many there are.
+
+    Each service carries its latest launch approval (readiness.summaries), so the list is
+    a range of ix_service_launch_expiry per live state and valid_for_days: its cost
+    follows the entries, never the number of services.
+    """
+    validities = db.session.scalars(
+        select(ChecklistVersion.valid_for_days).distinct()
         .where(ChecklistVersion.stage == "launch", ChecklistVersion.valid_for_days.is_not(None))
     ).all()
-    if not validity:
-        return []
-    # The latest approval of each live service, the same choice as the deploy gate's; the
-    # 30-day window is in the WHERE clause, so only the few expiring rows come back.
-    latest = support.latest_approval_id("launch")
-    expiring_soon = or_(*(
-        (Review.checklist_version_id == version_id)
-        & (Review.approved_at <= now + EXPIRY_WINDOW - timedelta(days=days))
-        for version_id, days in validity))
-    rows = db.session.execute(
-        select(Service.slug, Service.name, Review.id, Review.approved_at,
-               ChecklistVersion.valid_for_days, Team.name)
-        .select_from(Service)
-        .join(Service.team)
-        .join(Review, Review.id == latest)
-        .join(Review.checklist_version)
-        .where(Service.state.in_(lifecycle.LIVE_STATES), expiring_soon)
-    ).all()
+    ranges = [(Service.state == state) & (Service.launch_valid_days == days)
+              & (Service.launch_approved_at <= now + EXPIRY_WINDOW - timedelta(days=days))
+              for state in lifecycle.LIVE_STATES for days in validities]
+    if not ranges:
+        return Worklist([], 0)
+    total = sum(db.session.scalar(select(func.count()).where(in_range)) for in_range in ranges)
+    rows = []
+    for in_range in ranges:  # each range in expiry order; the soonest of all merged below
+        query = (select(Service.slug, Service.name, Service.launch_review_id,
+                        Service.launch_approved_at, Service.launch_valid_days, Team.name)
+                 .join(Service.team).where(in_range)
+                 .order_by(Service.launch_approved_at, Service.id))
+        rows += db.session.execute(query if limit is None else query.limit(limit)).all()
     found = []
     for slug, name, review_id, approved_at, days, team in rows:
         expires_at = approved_at + timedelta(days=days)
         found.append(Expiring(slug, name, review_id, expires_at, expires_at <= now, team,
                               math.floor((expires_at - now) / timedelta(days=1))))
-    return sorted(found, key=lambda e: e.expires_at)
+    found.sort(key=lambda e: (e.expires_at, e.slug))
+    return Worklist(found if limit is None else found[:limit], total)
 
 
 def reviews_waiting_by_stage():
@@ -132,11 +152,12 @@ def median_cycle_days_per_month(now):
                             for month, values in by_month.items()})
 
 
-def build(now):
+def build(now, shown):
+    """What the dashboard shows; its worklists hold their first `shown` entries."""
     states = services_by_state()
     return {
         "states": states,
-        "expiring": expiring_launch_approvals(now),
+        "expiring": expiring_launch_approvals(now, shown),
         "waiting": reviews_waiting_by_stage(),
         "candidates": support.handback_candidates(now),
         "charts": [

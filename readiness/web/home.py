@@ -15,8 +15,9 @@ bp = Blueprint("home", __name__)
 def index():
     now = utcnow()
     # Each worklist shows its first DASHBOARD_SHOWN entries and links to a page of all.
-    return render_template("home/index.html", now=now,
-                           shown=current_app.config["DASHBOARD_SHOWN"], **dashboard.build(now))
+    shown = current_app.config["DASHBOARD_SHOWN"]
+    return render_template("home/index.html", now=now, shown=shown,
+                           **dashboard.build(now, shown))
 
 
 @bp.get("/favicon.ico")
@@ -41,7 +42,7 @@ def handback_candidates():
 def expiring_approvals():
     return render_template(
         "home/list.html", kind="expiring", title="Launch approvals expiring within 30 days",
-        items=dashboard.expiring_launch_approvals(utcnow()),
+        items=dashboard.expiring_launch_approvals(utcnow()).items,
         hint="Live services whose latest launch approval expires within 30 days or already "
              "has: they need a launch re-review.",
         empty="No launch approval expires in the next 30 days.")

@@ -404,7 +404,7 @@ def my_work():
         queue = {"launch": work.ready_for("launch", now),
                  "handoff": work.ready_for("handoff", now),
                  "candidates": situations.handback_candidates(now),
-                 "expiring": dashboard.expiring_launch_approvals(now)}
+                 "expiring": dashboard.expiring_launch_approvals(now, MY_WORK_LIMIT)}
     return render_template("reviews/my_work.html", team_reviews=team_reviews, waiting=waiting,
                            team_total=team_total, waiting_total=waiting_total, queue=queue,
                            limit=MY_WORK_LIMIT)

@@ -57,3 +57,11 @@ def test_generate_verify_and_run(tmp_path):
         kept = set(connection.execute(
             "SELECT service_id, name, value, observed_at FROM latest_fact"))
     assert len(newest) == 700 and kept == newest
+
+    # The counts the database keeps (readiness.summaries) hold after the generator's bulk
+    # inserts and updates.
+    with sqlite3.connect(path) as connection:
+        counted = set(connection.execute("SELECT state, count(*) FROM service GROUP BY state"))
+        kept = set(connection.execute(
+            "SELECT state, services FROM service_state_count WHERE services > 0"))
+    assert len(counted) == 4 and kept == counted

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from readiness.cli.demo import load_demo
-from readiness.commands.facts import FactInput, record_facts
+from readiness.commands.facts import record_facts
+from readiness.domain.facts import FactInput
 from readiness.extensions import db
 from readiness.models import ManagementEvent, Service, User, clock_at, utcnow
 

@@ -12,9 +12,18 @@ from sqlalchemy.exc import DBAPIError
 
 from readiness import database
 from readiness.extensions import db
-from readiness.models import AuditEntry, Fact, LatestFact, utcnow
+from readiness.models import (
+    AuditEntry,
+    Fact,
+    LatestFact,
+    Review,
+    Service,
+    ServiceStateCount,
+    Team,
+    utcnow,
+)
 
-from ..factories import make_service, make_team
+from ..factories import SMALL_CHECKLIST, make_checklist_version, make_service, make_team
 
 pytestmark = pytest.mark.slow  # left out of the quick run (README)
 
@@ -87,12 +96,22 @@ def test_the_app_migrates_an_empty_database_on_start(make_app):
         assert db.session.scalar(text("SELECT count(*) FROM alembic_version")) == 1
 
 
+def service_of_0005():
+    """A team and a service, with the columns their tables had at 0005 (the models have
+    more since)."""
+    team_id = db.session.execute(insert(Team.__table__).values(
+        slug="old", name="Old", created_at=utcnow()).returning(Team.__table__.c.id)).scalar()
+    return db.session.execute(insert(Service.__table__).values(
+        slug="old-service", name="Old service", description="", team_id=team_id, tier=2,
+        state="development", created_at=utcnow(), updated_at=utcnow())
+        .returning(Service.__table__.c.id, Service.__table__.c.slug)).one()
+
+
 def test_0006_fills_latest_fact_with_the_newest_reading_of_each_fact(make_app):
     app = make_app(create_tables=False)
     with app.app_context():
         upgrade(directory=database.MIGRATIONS_DIR, revision="0005")
-        service = make_service()
-        db.session.flush()
+        service = service_of_0005()
         now = utcnow()
         for name, value, age in (("pages", 1.0, 3), ("pages", 2.0, 1), ("pages", 3.0, 2),
                                  ("slo", 99.5, 5)):
@@ -134,3 +153,32 @@ def test_facts_stored_by_an_older_server_after_0006_are_counted_by_refresh_lates
         assert rows == [("pages", 4.0, now), ("slo", 99.5, now - timedelta(days=1))]
         again = runner.invoke(args=["facts", "refresh-latest"])
         assert again.exit_code == 0 and "0 latest reading(s)" in again.output
+
+
+def test_0008_counts_the_services_and_finds_each_latest_launch_approval(make_app):
+    app = make_app(create_tables=False)
+    with app.app_context():
+        upgrade(directory=database.MIGRATIONS_DIR, revision="0007")
+        service = service_of_0005()
+        db.session.execute(text("UPDATE service SET state = 'self_managed'"))
+        launch = make_checklist_version(content=dict(SMALL_CHECKLIST, valid_for_days=90))
+        handoff = make_checklist_version("handoff-readiness", stage="handoff")
+        now = utcnow()
+        for version, age in ((launch, 40), (launch, 10), (handoff, 1), (launch, 20)):
+            db.session.add(Review(service_id=service.id, checklist_version=version,
+                                  state="approved", approved_at=now - timedelta(days=age)))
+        db.session.commit()
+        latest = db.session.scalar(select(Review.id).where(Review.approved_at
+                                                           == now - timedelta(days=10)))
+        db.session.commit()  # the upgrade's connection is another: end this read first
+        upgrade(directory=database.MIGRATIONS_DIR)
+        assert db.session.execute(select(ServiceStateCount.state, ServiceStateCount.services)
+                                  ).all() == [("self_managed", 1)]
+        assert db.session.execute(select(Service.launch_review_id, Service.launch_approved_at,
+                                         Service.launch_valid_days)).one() == (
+            latest, now - timedelta(days=10), 90)
+        make_service(state="ops_managed")  # and the triggers keep them from here
+        db.session.flush()
+        assert dict(db.session.execute(select(ServiceStateCount.state,
+                                              ServiceStateCount.services)).all()) == {
+            "self_managed": 1, "ops_managed": 1, "development": 0}  # created, then moved

@@ -161,10 +161,12 @@ def test_expiring_approvals_and_the_gate_match_the_latest_approval_of_each_servi
                 and latest.expires_at() <= now + EXPIRY_WINDOW:
             expected.append((service.slug, latest.review_id, latest.expires_at(),
                              latest.expires_at() <= now))
-    found = [(e.slug, e.review_id, e.expires_at, e.has_expired)
-             for e in expiring_launch_approvals(now)]
-    assert sorted(found) == sorted(expected)
+    every = expiring_launch_approvals(now)
+    found = [(e.slug, e.review_id, e.expires_at, e.has_expired) for e in every.items]
+    assert sorted(found) == sorted(expected) and every.total == len(expected)
     assert [e[2] for e in found] == sorted(e[2] for e in found)
+    first = expiring_launch_approvals(now, limit=3)  # what the dashboard shows
+    assert first.items == every.items[:3] and first.total == len(expected)
     assert support.gate("no-such-service") is None
 
 

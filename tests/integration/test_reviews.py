@@ -8,7 +8,8 @@ import pytest
 from markdown_it import MarkdownIt
 from sqlalchemy import func, select
 
-from readiness.commands.facts import FactInput, record_facts
+from readiness.commands.facts import record_facts
+from readiness.domain.facts import FactInput
 from readiness.extensions import db
 from readiness.models import Answer, AuditEntry, Decision, Review, utcnow
 

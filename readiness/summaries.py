@@ -1,0 +1,86 @@
+"""Figures kept in the same transaction as the rows they count, so that a page reads a
+few rows instead of counting the organisation (bench/README.md, "Cost that does not
+grow with the organisation").
+
+`service_state_count` is kept by triggers on `service`, and `service.launch_*` (the latest
+launch approval) by triggers on `review`, so every writer keeps them: the app, the CLI,
+the benchmark's generator, a migration. A state change of one service
+updates both rows in one statement, in the table's order, so two PostgreSQL
+transactions moving services between the same states take the row locks in the same
+order. Tests hold every figure here to its plain definition (a GROUP BY over the rows)
+after the demo, after the generator and after random sequences of operations
+(tests/integration/test_summaries.py).
+"""
+
+from sqlalchemy import event
+
+from .extensions import db
+
+SQLITE_TRIGGERS = (
+    "CREATE TRIGGER service_state_count_insert AFTER INSERT ON service BEGIN "
+    "INSERT INTO service_state_count (state, services) VALUES (NEW.state, 1) "
+    "ON CONFLICT (state) DO UPDATE SET services = service_state_count.services + 1; END",
+    # The new state's row may not exist yet: it is added (with 0) before the move.
+    "CREATE TRIGGER service_state_count_update AFTER UPDATE OF state ON service "
+    "WHEN OLD.state IS NOT NEW.state BEGIN "
+    "INSERT INTO service_state_count (state, services) VALUES (NEW.state, 0) "
+    "ON CONFLICT (state) DO NOTHING; "
+    "UPDATE service_state_count SET services = services + "
+    "CASE WHEN state = NEW.state THEN 1 ELSE -1 END WHERE state IN (OLD.state, NEW.state); "
+    "END",
+    "CREATE TRIGGER service_state_count_delete AFTER DELETE ON service BEGIN "
+    "UPDATE service_state_count SET services = services - 1 WHERE state = OLD.state; END",
+)
+POSTGRESQL_TRIGGERS = (
+    "CREATE FUNCTION service_state_count_keep() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN "
+    "IF TG_OP = 'INSERT' THEN "
+    "INSERT INTO service_state_count (state, services) VALUES (NEW.state, 1) "
+    "ON CONFLICT (state) DO UPDATE SET services = service_state_count.services + 1; "
+    "ELSIF TG_OP = 'DELETE' THEN "
+    "UPDATE service_state_count SET services = services - 1 WHERE state = OLD.state; "
+    "ELSIF OLD.state IS DISTINCT FROM NEW.state THEN "
+    "INSERT INTO service_state_count (state, services) VALUES (NEW.state, 0) "
+    "ON CONFLICT (state) DO NOTHING; "
+    "UPDATE service_state_count SET services = services + "
+    "CASE WHEN state = NEW.state THEN 1 ELSE -1 END WHERE state IN (OLD.state, NEW.state); "
+    "END IF; RETURN NULL; END $$",
+    "CREATE TRIGGER service_state_count_keep AFTER INSERT OR DELETE OR UPDATE OF state "
+    "ON service FOR EACH ROW EXECUTE FUNCTION service_state_count_keep()",
+)
+# service.launch_*: the latest approved launch review of the service, by (approved_at,
+# id) as queries.lifecycle.latest_approval_id chooses it; copied, never computed (SQLite
+# has no date arithmetic at microseconds), so the expiring approvals are ranges of
+# ix_service_launch_expiry, one per valid_for_days.
+_KEEP_LAUNCH_APPROVAL = (
+    "UPDATE service SET launch_review_id = NEW.id, launch_approved_at = NEW.approved_at, "
+    "launch_valid_days = (SELECT valid_for_days FROM checklist_version "
+    "WHERE id = NEW.checklist_version_id) "
+    "WHERE id = NEW.service_id AND EXISTS (SELECT 1 FROM checklist_version "
+    "WHERE id = NEW.checklist_version_id AND stage = 'launch') "
+    "AND (launch_review_id IS NULL "
+    "OR (NEW.approved_at, NEW.id) > (launch_approved_at, launch_review_id))"
+)
+SQLITE_TRIGGERS += (
+    "CREATE TRIGGER service_launch_approval_insert AFTER INSERT ON review "
+    "WHEN NEW.state = 'approved' BEGIN " + _KEEP_LAUNCH_APPROVAL + "; END",
+    "CREATE TRIGGER service_launch_approval_update AFTER UPDATE OF state, approved_at "
+    "ON review WHEN NEW.state = 'approved' BEGIN " + _KEEP_LAUNCH_APPROVAL + "; END",
+)
+POSTGRESQL_TRIGGERS += (
+    "CREATE FUNCTION service_launch_approval_keep() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN IF NEW.state = 'approved' THEN " + _KEEP_LAUNCH_APPROVAL + "; END IF; "
+    "RETURN NULL; END $$",
+    "CREATE TRIGGER service_launch_approval_keep AFTER INSERT OR UPDATE OF state, approved_at "
+    "ON review FOR EACH ROW EXECUTE FUNCTION service_launch_approval_keep()",
+)
+TRIGGERS = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRESQL_TRIGGERS}
+
+
+@event.listens_for(db.metadata, "after_create")
+def _create_triggers(metadata, connection, **kw):
+    # The migration creates the same triggers; this covers metadata.create_all(), after
+    # every table (the triggers are on `service`, and write `service_state_count`).
+    for statement in TRIGGERS.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+

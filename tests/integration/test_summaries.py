@@ -1,0 +1,128 @@
+"""The figures the database keeps (readiness.summaries) equal their plain definitions:
+after the demo, and after random sequences of the writes that could move them (the
+generator's are checked in test_bench)."""
+
+import random
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from readiness.extensions import db
+from readiness.models import SERVICE_STATES, Review, Service, utcnow
+from readiness.queries.dashboard import services_by_state
+
+from ..factories import SMALL_CHECKLIST, make_checklist_version, make_service, make_team
+
+SEEDS = range(6)
+
+
+def counted_by_state():
+    """The plain definition, written out here: every service, counted by its state."""
+    counts = dict.fromkeys(SERVICE_STATES, 0)
+    for state in db.session.scalars(select(Service.state)):
+        counts[state] += 1
+    return counts
+
+
+def test_the_demo_keeps_the_counts(app, runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert services_by_state() == counted_by_state()
+    assert sum(services_by_state().values()) >= 7
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_writes_keep_the_counts(app, seed):
+    """Creating, moving (one by one and many in one statement, to the same state too),
+    deleting, and a transaction rolled back: the kept counts follow every one."""
+    rng = random.Random(seed)  # noqa: S311  (test data)
+    teams = [make_team() for _ in range(2)]
+    services = []
+    for step in range(60):
+        action = rng.choice(["create", "create", "move", "move", "move_many", "delete",
+                             "rollback"])
+        if action == "create" or not services:
+            services.append(make_service(team=rng.choice(teams), tier=rng.choice((1, 2)),
+                                         state=rng.choice(SERVICE_STATES)))
+        elif action == "move":
+            rng.choice(services).state = rng.choice(SERVICE_STATES)
+        elif action == "move_many":
+            db.session.execute(update(Service).where(Service.tier == rng.choice((1, 2)))
+                               .values(state=rng.choice(SERVICE_STATES)))
+            db.session.expire_all()
+        elif action == "delete":
+            gone = services.pop(rng.randrange(len(services)))
+            db.session.execute(delete(Service).where(Service.id == gone.id))
+            db.session.expire_all()
+        else:  # changes that never commit leave the counts as they were
+            db.session.commit()
+            before = services_by_state()
+            rng.choice(services).state = rng.choice(SERVICE_STATES)
+            make_service(team=teams[0], state="ops_managed")
+            db.session.flush()
+            db.session.rollback()
+            assert services_by_state() == before
+            services = db.session.scalars(select(Service)).all()
+            continue
+        db.session.flush()
+        assert services_by_state() == counted_by_state(), f"after step {step}: {action}"
+    db.session.commit()
+    assert services_by_state() == counted_by_state()
+
+
+def latest_launch_approvals():
+    """The plain definition, written out here: per service, the approved review of a
+    launch checklist with the greatest (approved_at, id), as (id, approved_at, days)."""
+    latest = {}
+    for review in db.session.scalars(select(Review).where(Review.state == "approved")):
+        if review.checklist_version.stage != "launch":
+            continue
+        known = latest.get(review.service_id)
+        if known is None or (review.approved_at, review.id) > (known.approved_at, known.id):
+            latest[review.service_id] = review
+    return {service_id: (r.id, r.approved_at, r.checklist_version.valid_for_days)
+            for service_id, r in latest.items()}
+
+
+def kept_launch_approvals():
+    return {service_id: (review_id, approved_at, days)
+            for service_id, review_id, approved_at, days in db.session.execute(
+                select(Service.id, Service.launch_review_id, Service.launch_approved_at,
+                       Service.launch_valid_days).where(Service.launch_review_id.is_not(None)))}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_approvals_keep_each_services_latest_launch_approval(app, seed):
+    """Reviews of launch and handoff checklists, approved when inserted or later (as
+    the app approves), in any order of time, some at the same moment; drafts and
+    withdrawn ones: each service carries its latest launch approval."""
+    rng = random.Random(seed)  # noqa: S311  (test data)
+    now = utcnow()
+    versions = [make_checklist_version(version=n, content=dict(SMALL_CHECKLIST,
+                                                               valid_for_days=days))
+                for n, days in ((1, 365), (2, 90), (3, None))]
+    versions.append(make_checklist_version("handoff-readiness", stage="handoff"))
+    team = make_team()
+    services = [make_service(team=team) for _ in range(8)]
+    moments = [now - timedelta(days=rng.randint(0, 50)) for _ in range(6)]
+    reviews = []
+    for step in range(50):
+        if reviews and rng.random() < 0.4:  # a review approved after it was written
+            review = rng.choice(reviews)
+            if review.state != "approved":
+                review.state = rng.choice(("approved", "withdrawn"))
+                review.approved_at = rng.choice(moments) if review.state == "approved" \
+                    else None
+        else:
+            state = rng.choice(("approved", "draft", "submitted"))
+            review = Review(service=rng.choice(services), state=state,
+                            checklist_version=rng.choice(versions),
+                            approved_at=rng.choice(moments) if state == "approved" else None)
+            db.session.add(review)
+            reviews.append(review)
+        db.session.flush()
+        assert kept_launch_approvals() == latest_launch_approvals(), f"after step {step}"
+    db.session.commit()
+    assert kept_launch_approvals() == latest_launch_approvals()
+    assert kept_launch_approvals()

@@ -223,6 +223,24 @@ class ServiceStateCount(db.Model):
     services: Mapped[int] = mapped_column(default=0)
 
 
+class ReviewStateCount(db.Model):
+    """How many reviews of each stage are in each state, kept by triggers on `review`
+    (readiness.summaries)."""
+
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reviews: Mapped[int] = mapped_column(default=0)
+
+
+class EventMonthCount(db.Model):
+    """How many management events of each kind were made in each month ("YYYY-MM", UTC),
+    kept by a trigger on `management_event` (readiness.summaries)."""
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    events: Mapped[int] = mapped_column(default=0)
+
+
 class ChecklistVersion(db.Model):
     """One synced version of a checklist file; reviews point at the exact version."""
 

@@ -2,9 +2,10 @@
 few rows instead of counting the organisation (bench/README.md, "Cost that does not
 grow with the organisation").
 
-`service_state_count` is kept by triggers on `service`, and `service.launch_*` (the latest
-launch approval) by triggers on `review`, so every writer keeps them: the app, the CLI,
-the benchmark's generator, a migration. A state change of one service
+`service_state_count` is kept by triggers on `service`, `review_state_count` and
+`service.launch_*` (the latest launch approval) by triggers on `review`, and
+`event_month_count` by a trigger on `management_event`, so every writer keeps them: the
+app, the CLI, the benchmark's generator, a migration. A state change of one service
 updates both rows in one statement, in the table's order, so two PostgreSQL
 transactions moving services between the same states take the row locks in the same
 order. Tests hold every figure here to its plain definition (a GROUP BY over the rows)
@@ -51,7 +52,8 @@ POSTGRESQL_TRIGGERS = (
 # service.launch_*: the latest approved launch review of the service, by (approved_at,
 # id) as queries.lifecycle.latest_approval_id chooses it; copied, never computed (SQLite
 # has no date arithmetic at microseconds), so the expiring approvals are ranges of
-# ix_service_launch_expiry, one per valid_for_days.
+# ix_service_launch_expiry, one per valid_for_days. An approved review is never deleted
+# (it is frozen, and the record points at it), so only approvals move it.
 _KEEP_LAUNCH_APPROVAL = (
     "UPDATE service SET launch_review_id = NEW.id, launch_approved_at = NEW.approved_at, "
     "launch_valid_days = (SELECT valid_for_days FROM checklist_version "
@@ -73,6 +75,60 @@ POSTGRESQL_TRIGGERS += (
     "RETURN NULL; END $$",
     "CREATE TRIGGER service_launch_approval_keep AFTER INSERT OR UPDATE OF state, approved_at "
     "ON review FOR EACH ROW EXECUTE FUNCTION service_launch_approval_keep()",
+)
+# review_state_count: reviews by the stage of their checklist and their state.
+_ADD_REVIEW = (
+    "INSERT INTO review_state_count (stage, state, reviews) "
+    "SELECT stage, NEW.state, 1 FROM checklist_version WHERE id = NEW.checklist_version_id "
+    "ON CONFLICT (stage, state) DO UPDATE SET reviews = review_state_count.reviews + 1")
+_MOVE_REVIEW = (
+    "INSERT INTO review_state_count (stage, state, reviews) "
+    "SELECT stage, NEW.state, 0 FROM checklist_version WHERE id = NEW.checklist_version_id "
+    "ON CONFLICT (stage, state) DO NOTHING; "
+    "UPDATE review_state_count SET reviews = reviews + "
+    "CASE WHEN state = NEW.state THEN 1 ELSE -1 END "
+    "WHERE stage = (SELECT stage FROM checklist_version WHERE id = NEW.checklist_version_id) "
+    "AND state IN (OLD.state, NEW.state)")
+_REMOVE_REVIEW = (
+    "UPDATE review_state_count SET reviews = reviews - 1 "
+    "WHERE stage = (SELECT stage FROM checklist_version WHERE id = OLD.checklist_version_id) "
+    "AND state = OLD.state")
+SQLITE_TRIGGERS += (
+    "CREATE TRIGGER review_state_count_insert AFTER INSERT ON review BEGIN "
+    + _ADD_REVIEW + "; END",
+    "CREATE TRIGGER review_state_count_update AFTER UPDATE OF state ON review "
+    "WHEN OLD.state IS NOT NEW.state BEGIN " + _MOVE_REVIEW + "; END",
+    "CREATE TRIGGER review_state_count_delete AFTER DELETE ON review BEGIN "
+    + _REMOVE_REVIEW + "; END",
+)
+POSTGRESQL_TRIGGERS += (
+    "CREATE FUNCTION review_state_count_keep() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN "
+    "IF TG_OP = 'INSERT' THEN " + _ADD_REVIEW + "; "
+    "ELSIF TG_OP = 'DELETE' THEN " + _REMOVE_REVIEW + "; "
+    "ELSIF OLD.state IS DISTINCT FROM NEW.state THEN " + _MOVE_REVIEW + "; "
+    "END IF; RETURN NULL; END $$",
+    "CREATE TRIGGER review_state_count_keep AFTER INSERT OR DELETE OR UPDATE OF state "
+    "ON review FOR EACH ROW EXECUTE FUNCTION review_state_count_keep()",
+)
+
+# event_month_count: management events by UTC month ("YYYY-MM", the dashboard's
+# queries.dashboard._month_of) and kind. On SQLite the stored text of a UTC time starts
+# with it.
+_ADD_EVENT = (
+    "INSERT INTO event_month_count (month, kind, events) VALUES ({month}, NEW.kind, 1) "
+    "ON CONFLICT (month, kind) DO UPDATE SET events = event_month_count.events + 1")
+SQLITE_TRIGGERS += (
+    "CREATE TRIGGER event_month_count_insert AFTER INSERT ON management_event BEGIN "
+    + _ADD_EVENT.replace("{month}", "substr(NEW.created_at, 1, 7)") + "; END",
+)
+POSTGRESQL_TRIGGERS += (
+    "CREATE FUNCTION event_month_count_keep() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN "
+    + _ADD_EVENT.replace("{month}", "to_char(NEW.created_at AT TIME ZONE 'UTC', 'YYYY-MM')")
+    + "; RETURN NULL; END $$",
+    "CREATE TRIGGER event_month_count_keep AFTER INSERT ON management_event "
+    "FOR EACH ROW EXECUTE FUNCTION event_month_count_keep()",
 )
 TRIGGERS = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRESQL_TRIGGERS}
 

@@ -12,8 +12,9 @@ from ..extensions import db
 from ..models import (
     SERVICE_STATES,
     ChecklistVersion,
-    ManagementEvent,
+    EventMonthCount,
     Review,
+    ReviewStateCount,
     Service,
     ServiceStateCount,
     Team,
@@ -86,9 +87,10 @@ def expiring_launch_approvals(now, limit=None):
 
 
 def reviews_waiting_by_stage():
+    """{stage: submitted reviews} for launch and handoff, from the kept counts."""
     counts = dict(db.session.execute(
-        select(ChecklistVersion.stage, func.count()).join(Review.checklist_version)
-        .where(Review.state == "submitted").group_by(ChecklistVersion.stage)).all())
+        select(ReviewStateCount.stage, ReviewStateCount.reviews)
+        .where(ReviewStateCount.state == "submitted")).all())
     return {stage: counts.get(stage, 0) for stage in ("launch", "handoff")}
 
 
@@ -131,11 +133,12 @@ def _per_month(now, values):
 
 
 def handbacks_per_month(now):
-    month = _month_of(ManagementEvent.created_at).label("month")
+    """[(month label, handbacks)] for the last MONTHS months, from the kept counts."""
+    year, month = month_starts(now)[0]
     counts = dict(db.session.execute(
-        select(month, func.count()).where(ManagementEvent.kind == "handback",
-                                          ManagementEvent.created_at >= _window_start(now))
-        .group_by(month)).all())
+        select(EventMonthCount.month, EventMonthCount.events)
+        .where(EventMonthCount.kind == "handback",
+               EventMonthCount.month >= f"{year:04d}-{month:02d}")).all())
     return [(label, count or 0) for label, count in _per_month(now, counts)]
 
 

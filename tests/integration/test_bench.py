@@ -65,3 +65,15 @@ def test_generate_verify_and_run(tmp_path):
         kept = set(connection.execute(
             "SELECT state, services FROM service_state_count WHERE services > 0"))
     assert len(counted) == 4 and kept == counted
+    with sqlite3.connect(path) as connection:
+        counted = set(connection.execute(
+            "SELECT v.stage, r.state, count(*) FROM review r JOIN checklist_version v "
+            "ON v.id = r.checklist_version_id GROUP BY v.stage, r.state"))
+        kept = set(connection.execute(
+            "SELECT stage, state, reviews FROM review_state_count WHERE reviews > 0"))
+        assert len(counted) >= 5 and kept == counted
+        counted = set(connection.execute(
+            "SELECT substr(created_at, 1, 7), kind, count(*) FROM management_event "
+            "GROUP BY 1, 2"))
+        kept = set(connection.execute("SELECT month, kind, events FROM event_month_count"))
+        assert len(counted) >= 12 and kept == counted

@@ -3,14 +3,23 @@ after the demo, and after random sequences of the writes that could move them (t
 generator's are checked in test_bench)."""
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import delete, select, update
 
 from readiness.extensions import db
-from readiness.models import SERVICE_STATES, Review, Service, utcnow
-from readiness.queries.dashboard import services_by_state
+from readiness.models import (
+    EVENT_KINDS,
+    SERVICE_STATES,
+    EventMonthCount,
+    ManagementEvent,
+    Review,
+    ReviewStateCount,
+    Service,
+    utcnow,
+)
+from readiness.queries.dashboard import reviews_waiting_by_stage, services_by_state
 
 from ..factories import SMALL_CHECKLIST, make_checklist_version, make_service, make_team
 
@@ -25,11 +34,67 @@ def counted_by_state():
     return counts
 
 
+def reviews_counted():
+    """{(stage, state): reviews} by reading every review: the plain definition."""
+    counts = {}
+    for review in db.session.scalars(select(Review)):
+        key = (review.checklist_version.stage, review.state)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def reviews_kept():
+    return {(stage, state): n for stage, state, n in db.session.execute(
+        select(ReviewStateCount.stage, ReviewStateCount.state, ReviewStateCount.reviews))
+        if n}
+
+
+def events_counted():
+    """{(month, kind): events} by reading every management event, its month in UTC."""
+    counts = {}
+    for event in db.session.scalars(select(ManagementEvent)):
+        key = (event.created_at.astimezone(UTC).strftime("%Y-%m"), event.kind)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def events_kept():
+    return {(month, kind): n for month, kind, n in db.session.execute(
+        select(EventMonthCount.month, EventMonthCount.kind, EventMonthCount.events))}
+
+
 def test_the_demo_keeps_the_counts(app, runner):
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert services_by_state() == counted_by_state()
     assert sum(services_by_state().values()) >= 7
+    assert reviews_kept() == reviews_counted() and len(reviews_kept()) >= 5
+    assert events_kept() == events_counted() and len(events_kept()) >= 3
+    assert kept_launch_approvals() == latest_launch_approvals()
+    waiting = reviews_waiting_by_stage()
+    assert waiting == {stage: reviews_counted().get((stage, "submitted"), 0)
+                       for stage in ("launch", "handoff")}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_events_keep_the_counts_by_month(app, seed):
+    """Management events at random moments, some in a zone other than UTC and near the
+    turn of a month: each counted in its UTC month."""
+    rng = random.Random(seed)  # noqa: S311  (test data)
+    service = make_service()
+    db.session.flush()
+    turn = datetime(2026, 3, 1, tzinfo=UTC)
+    for _ in range(40):
+        moment = turn + timedelta(hours=rng.uniform(-48, 48), days=31 * rng.randint(-3, 3))
+        zone = timezone(timedelta(hours=rng.choice((0, 2, -5))))
+        db.session.add(ManagementEvent(service_id=service.id, kind=rng.choice(EVENT_KINDS),
+                                       from_state="development", to_state="self_managed",
+                                       created_at=moment.astimezone(zone)))
+        db.session.flush()
+    db.session.commit()
+    assert events_kept() == events_counted() and len(events_kept()) > 5
+    months = {month for month, _ in events_kept()}
+    assert len(months) > 3
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -108,7 +173,12 @@ def test_random_approvals_keep_each_services_latest_launch_approval(app, seed):
     moments = [now - timedelta(days=rng.randint(0, 50)) for _ in range(6)]
     reviews = []
     for step in range(50):
-        if reviews and rng.random() < 0.4:  # a review approved after it was written
+        unapproved = [r for r in reviews if r.state != "approved"]  # approved: kept for ever
+        if unapproved and rng.random() < 0.1:  # the counts forget a deleted review
+            gone = rng.choice(unapproved)
+            reviews.remove(gone)
+            db.session.delete(gone)
+        elif reviews and rng.random() < 0.4:  # a review approved after it was written
             review = rng.choice(reviews)
             if review.state != "approved":
                 review.state = rng.choice(("approved", "withdrawn"))
@@ -123,6 +193,7 @@ def test_random_approvals_keep_each_services_latest_launch_approval(app, seed):
             reviews.append(review)
         db.session.flush()
         assert kept_launch_approvals() == latest_launch_approvals(), f"after step {step}"
+        assert reviews_kept() == reviews_counted(), f"after step {step}"
     db.session.commit()
     assert kept_launch_approvals() == latest_launch_approvals()
     assert kept_launch_approvals()

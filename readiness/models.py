@@ -232,6 +232,17 @@ class ReviewStateCount(db.Model):
     reviews: Mapped[int] = mapped_column(default=0)
 
 
+class ReviewCycleCount(db.Model):
+    """How many reviews approved in each month ("YYYY-MM", UTC) took each number of
+    tenths of a day (rounded down; whole seconds) from first submission to approval, kept
+    by triggers on `review` (readiness.summaries): the median per month without reading
+    every approval."""
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    tenths: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    reviews: Mapped[int] = mapped_column(default=0)
+
+
 class EventMonthCount(db.Model):
     """How many management events of each kind were made in each month ("YYYY-MM", UTC),
     kept by a trigger on `management_event` (readiness.summaries)."""

@@ -2,8 +2,9 @@
 few rows instead of counting the organisation (bench/README.md, "Cost that does not
 grow with the organisation").
 
-`service_state_count` is kept by triggers on `service`, `review_state_count` and
-`service.launch_*` (the latest launch approval) by triggers on `review`, and
+`service_state_count` is kept by triggers on `service`, `review_state_count`,
+`review_cycle_count` and `service.launch_*` (the latest launch approval) by triggers on
+`review`, and
 `event_month_count` by a trigger on `management_event`, so every writer keeps them: the
 app, the CLI, the benchmark's generator, a migration. A state change of one service
 updates both rows in one statement, in the table's order, so two PostgreSQL
@@ -112,9 +113,8 @@ POSTGRESQL_TRIGGERS += (
     "ON review FOR EACH ROW EXECUTE FUNCTION review_state_count_keep()",
 )
 
-# event_month_count: management events by UTC month ("YYYY-MM", the dashboard's
-# queries.dashboard._month_of) and kind. On SQLite the stored text of a UTC time starts
-# with it.
+# event_month_count: management events by UTC month ("YYYY-MM") and kind. On SQLite the
+# stored text of a UTC time starts with it.
 _ADD_EVENT = (
     "INSERT INTO event_month_count (month, kind, events) VALUES ({month}, NEW.kind, 1) "
     "ON CONFLICT (month, kind) DO UPDATE SET events = event_month_count.events + 1")
@@ -129,6 +129,34 @@ POSTGRESQL_TRIGGERS += (
     + "; RETURN NULL; END $$",
     "CREATE TRIGGER event_month_count_keep AFTER INSERT ON management_event "
     "FOR EACH ROW EXECUTE FUNCTION event_month_count_keep()",
+)
+# review_cycle_count: approvals by UTC month and by tenths of a day from first submission
+# to approval, counted in whole seconds (each time rounded down to its second), once, when
+# a review is approved (an approved review never changes again).
+_ADD_CYCLE = (
+    "INSERT INTO review_cycle_count (month, tenths, reviews) VALUES ({month}, {tenths}, 1) "
+    "ON CONFLICT (month, tenths) DO UPDATE SET reviews = review_cycle_count.reviews + 1")
+_SQLITE_CYCLE = _ADD_CYCLE.replace("{month}", "substr(NEW.approved_at, 1, 7)").replace(
+    "{tenths}", "(CAST(strftime('%s', NEW.approved_at) AS INTEGER) "
+    "- CAST(strftime('%s', NEW.first_submitted_at) AS INTEGER)) / 8640")
+_IS_COUNTED = ("NEW.state = 'approved' AND NEW.approved_at IS NOT NULL "
+               "AND NEW.first_submitted_at IS NOT NULL")
+SQLITE_TRIGGERS += (
+    "CREATE TRIGGER review_cycle_count_insert AFTER INSERT ON review WHEN " + _IS_COUNTED
+    + " BEGIN " + _SQLITE_CYCLE + "; END",
+    "CREATE TRIGGER review_cycle_count_update AFTER UPDATE OF state ON review WHEN "
+    + _IS_COUNTED + " AND OLD.state IS NOT 'approved' BEGIN " + _SQLITE_CYCLE + "; END",
+)
+POSTGRESQL_TRIGGERS += (
+    "CREATE FUNCTION review_cycle_count_keep() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN IF " + _IS_COUNTED + " AND (TG_OP = 'INSERT' OR OLD.state IS DISTINCT FROM "
+    "'approved') THEN "
+    + _ADD_CYCLE.replace("{month}", "to_char(NEW.approved_at AT TIME ZONE 'UTC', 'YYYY-MM')")
+    .replace("{tenths}", "(floor(extract(epoch FROM NEW.approved_at))::bigint "
+             "- floor(extract(epoch FROM NEW.first_submitted_at))::bigint) / 8640")
+    + "; END IF; RETURN NULL; END $$",
+    "CREATE TRIGGER review_cycle_count_keep AFTER INSERT OR UPDATE OF state ON review "
+    "FOR EACH ROW EXECUTE FUNCTION review_cycle_count_keep()",
 )
 TRIGGERS = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRESQL_TRIGGERS}
 

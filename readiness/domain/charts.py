@@ -81,3 +81,20 @@ def trend(name, readings, width=120, height=28):
         f"{index * step:.1f},{pad + (height - 2 * pad) * (1 - (value - low) / span):.1f}"
         for index, value in enumerate(values))
     return Trend(name, points, values[-1], low, high, len(values), width, height)
+
+
+def median_of_counted(counted):
+    """statistics.median of the values that `counted` ([(value, how many)], sorted by
+    value, each many > 0) stands for, without spelling them out; None for none."""
+    total = sum(many for _, many in counted)
+    if not total:
+        return None
+    middle = []  # the values at positions (total - 1) // 2 and total // 2, counting from 0
+    wanted = sorted({(total - 1) // 2, total // 2})
+    seen = 0
+    for value, many in counted:
+        while wanted and wanted[0] < seen + many:
+            middle.append(value)
+            wanted.pop(0)
+        seen += many
+    return middle[0] if len(middle) == 1 else (middle[0] + middle[1]) / 2

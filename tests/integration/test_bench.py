@@ -77,3 +77,10 @@ def test_generate_verify_and_run(tmp_path):
             "GROUP BY 1, 2"))
         kept = set(connection.execute("SELECT month, kind, events FROM event_month_count"))
         assert len(counted) >= 12 and kept == counted
+        counted = set(connection.execute(
+            "SELECT substr(approved_at, 1, 7), (CAST(strftime('%s', approved_at) AS INTEGER) "
+            "- CAST(strftime('%s', first_submitted_at) AS INTEGER)) / 8640, count(*) "
+            "FROM review WHERE state = 'approved' AND first_submitted_at IS NOT NULL "
+            "GROUP BY 1, 2"))
+        kept = set(connection.execute("SELECT month, tenths, reviews FROM review_cycle_count"))
+        assert len(counted) >= 12 and kept == counted

@@ -3,6 +3,7 @@ after the demo, and after random sequences of the writes that could move them (t
 generator's are checked in test_bench)."""
 
 import random
+import statistics
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -15,11 +16,17 @@ from readiness.models import (
     EventMonthCount,
     ManagementEvent,
     Review,
+    ReviewCycleCount,
     ReviewStateCount,
     Service,
     utcnow,
 )
-from readiness.queries.dashboard import reviews_waiting_by_stage, services_by_state
+from readiness.queries.dashboard import (
+    median_cycle_days_per_month,
+    month_starts,
+    reviews_waiting_by_stage,
+    services_by_state,
+)
 
 from ..factories import SMALL_CHECKLIST, make_checklist_version, make_service, make_team
 
@@ -197,3 +204,68 @@ def test_random_approvals_keep_each_services_latest_launch_approval(app, seed):
     db.session.commit()
     assert kept_launch_approvals() == latest_launch_approvals()
     assert kept_launch_approvals()
+
+
+def cycles_counted():
+    """{(month, tenths): approvals}: each approved review's time from first submission to
+    approval in whole seconds (each moment rounded down to its second), in tenths of a day
+    rounded down, by the UTC month of approval. The plain definition, written out here."""
+    counts = {}
+    for review in db.session.scalars(select(Review).where(Review.state == "approved")):
+        if review.first_submitted_at is None or review.approved_at is None:
+            continue
+        seconds = int(review.approved_at.timestamp()) - int(review.first_submitted_at.timestamp())
+        key = (review.approved_at.astimezone(UTC).strftime("%Y-%m"), seconds // 8640)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def cycles_kept():
+    return {(month, tenths): n for month, tenths, n in db.session.execute(
+        select(ReviewCycleCount.month, ReviewCycleCount.tenths, ReviewCycleCount.reviews))}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_approvals_keep_the_review_cycle_counts_and_the_chart(app, seed):
+    """Reviews approved when written or later, cycles of exact tenths of a day and of
+    odd microseconds, approvals near the turn of a month: the kept counts and the
+    chart's medians are those of the reviews themselves."""
+    rng = random.Random(seed)  # noqa: S311  (test data)
+    now = utcnow()
+    version = make_checklist_version()
+    service = make_service()
+    pending = []
+    for _ in range(60):
+        approved_at = now - timedelta(days=rng.choice((0, 30, 61, 95, 400)),
+                                      seconds=rng.randint(0, 86400 * 3))
+        cycle = rng.choice((timedelta(days=rng.randint(0, 40) / 10),
+                            timedelta(seconds=rng.randint(0, 86400 * 20),
+                                      microseconds=rng.randint(0, 999_999))))
+        first = approved_at - cycle
+        if rng.random() < 0.5:
+            db.session.add(Review(service=service, checklist_version=version, state="approved",
+                                  first_submitted_at=first, approved_at=approved_at))
+        else:
+            review = Review(service=service, checklist_version=version, state="submitted",
+                            first_submitted_at=first)
+            db.session.add(review)
+            pending.append((review, approved_at))
+        db.session.flush()
+    for review, approved_at in pending:
+        review.state, review.approved_at = "approved", approved_at
+        db.session.flush()
+    db.session.commit()
+    assert cycles_kept() == cycles_counted()
+
+    by_month = {}
+    for (month, tenths), n in cycles_counted().items():
+        by_month.setdefault(month, []).extend([tenths] * n)
+    chart = dict(zip(month_keys(now), (v for _, v in median_cycle_days_per_month(now)),
+                     strict=True))
+    expected = {month: statistics.median(by_month[month]) / 10 if month in by_month else None
+                for month in chart}
+    assert chart == expected and sum(v is not None for v in chart.values()) >= 3
+
+
+def month_keys(now):
+    return [f"{year:04d}-{month:02d}" for year, month in month_starts(now)]

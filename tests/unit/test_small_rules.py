@@ -1,9 +1,12 @@
 """Small pure rules as tables: the sign-in throttle, bar charts, input formats (RFC 3339
 date-times among them), Markdown."""
 
+import statistics
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from readiness.domain import charts, sign_in
 from readiness.domain.inputs import InvalidInput, is_http_link, parse_rfc3339, single_line_name
@@ -147,3 +150,11 @@ def test_a_trend_line_spans_its_box_lowest_at_the_bottom():
     assert (line.latest, line.lowest, line.highest, line.count) == (4.0, 3.0, 5.0, 3)
     flat = charts.trend("x", [(1, 2.0)], width=100, height=20)
     assert flat.points == "0.0,18.0" and flat.count == 1
+
+
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(1, 5)), max_size=30))
+def test_the_median_of_counted_values_is_the_median_of_the_values(counted):
+    counted = sorted(dict(counted).items())
+    values = [value for value, many in counted for _ in range(many)]
+    expected = statistics.median(values) if values else None
+    assert charts.median_of_counted(counted) == expected

@@ -38,6 +38,7 @@ from readiness import commands as operations  # noqa: E402
 from readiness import create_app  # noqa: E402
 from readiness.audit import GENESIS_HASH, entry_hash  # noqa: E402
 from readiness.commands.tokens import create_token  # noqa: E402
+from readiness.commands.worklists import refresh_worklists  # noqa: E402
 from readiness.domain.hashing import content_hash  # noqa: E402
 from readiness.extensions import db  # noqa: E402
 from readiness.models import (  # noqa: E402
@@ -775,6 +776,10 @@ def generate(url, scale=1.0, seed=6, replace=False, token_file=None):
             {"service_id": r["service_id"], "name": r["name"], "value": r["value"],
              "observed_at": r["observed_at"], "source": r["source"]} for r in newest.values()],
             "latest facts")
+
+        print("Keeping the worklists' moments …")
+        refresh_worklists()
+        db.session.commit()
 
         last = db.session.execute(select(AuditEntry.seq, AuditEntry.hash)
                                   .order_by(AuditEntry.seq.desc()).limit(1)).first()

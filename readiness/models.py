@@ -186,6 +186,8 @@ class Service(db.Model):
         one_of("state", SERVICE_STATES),
         CheckConstraint("tier BETWEEN 1 AND 3", name="tier_valid"),
         Index("ix_service_launch_expiry", "state", "launch_valid_days", "launch_approved_at"),
+        Index("ix_service_handback_failing", "state", "handback_failing_from", "name"),
+        Index("ix_service_ready", "state", "ready_until", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -206,6 +208,11 @@ class Service(db.Model):
     launch_review_id: Mapped[int | None] = mapped_column()
     launch_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     launch_valid_days: Mapped[int | None] = mapped_column()
+    # The ops lead's worklists, kept by readiness.commands.worklists as the domain decides:
+    # from when an ops-managed service fails its handback checks, and until when a
+    # service's launch or handoff may be made on its approval.
+    handback_failing_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ready_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     team: Mapped[Team] = relationship(back_populates="services")
     reviews: Mapped[list["Review"]] = relationship(back_populates="service")

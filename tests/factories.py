@@ -4,6 +4,7 @@ import itertools
 
 from readiness import commands as operations
 from readiness.audit import AuditAction, record
+from readiness.commands.worklists import refresh_worklists
 from readiness.domain.hashing import content_hash
 from readiness.domain.reviews import review_content_hash
 from readiness.extensions import db
@@ -32,6 +33,8 @@ def make_service(slug=None, name=None, team=None, tier=2, state="development"):
         tier=tier,
     )
     service.state = state
+    if state != "development":  # as a lifecycle move would, keep the worklists' moments
+        refresh_worklists([service.id])
     return service
 
 
@@ -88,4 +91,5 @@ def make_review(service=None, checklist_version=None, state="draft", answers=())
         db.session.add(decision)
         record(AuditAction.REVIEW_APPROVE, actor=consultant, subject=review,
                content_hash=review.content_hash)
+        refresh_worklists([review.service_id])  # as decide_review does
     return review

@@ -279,6 +279,6 @@ def handback_candidates():
                      "expected": result.expected, "value": result.value,
                      "observed_at": iso(result.observed_at), "detail": result.describe()}
                     for item, result in c.failing],
-    } for c in situations.handback_candidates()]})
+    } for c in situations.handback_candidates().items]})
 
 

@@ -7,6 +7,7 @@ from ..domain import checklists
 from ..extensions import db
 from ..models import ChecklistVersion
 from ..queries.checklists import synced_versions
+from .worklists import refresh_worklists
 
 
 @dataclass
@@ -43,4 +44,7 @@ def sync_checklists(paths, *, actor=None):
                checklist=checklist.id, version=checklist.version,
                content_hash=version.content_hash)
         result.added.append(version)
+    if any(version.stage == "handback" for version in result.added):
+        db.session.flush()
+        refresh_worklists(state="ops_managed")  # the checks that decide candidates changed
     return result

@@ -20,6 +20,7 @@ from ..fact_table import (
     upsert,
 )
 from ..models import Fact, LatestFact, utcnow
+from .worklists import refresh_worklists
 
 
 class FactsConflict(InvalidInput):
@@ -61,6 +62,10 @@ def record_facts(service, facts, *, actor, now=None):
                              **reading_columns(list(newest.values())))
         record(AuditAction.FACT_RECORD, actor=actor, subject=service, count=stored,
                names=sorted(newest), batch=batch, digest=batch_digest(new))
+        # An ops-managed service may now pass or fail its handback checks. Whether it is
+        # ops-managed is read there, under the service row's lock: a handoff committing
+        # meanwhile either sees these facts or is seen by this.
+        refresh_worklists([service.id])
     return stored
 
 
@@ -144,4 +149,7 @@ def refresh_latest_facts():
     insert = upsert(LatestFact.__table__, db.session)
     statement = newer_reading_wins(insert.from_select(
         ["service_id", "name", "value", "observed_at", "source"], readings))
-    return len(db.session.execute(statement.returning(LatestFact.__table__.c.name)).all())
+    moved = len(db.session.execute(statement.returning(LatestFact.__table__.c.name)).all())
+    if moved:
+        refresh_worklists(state="ops_managed")
+    return moved

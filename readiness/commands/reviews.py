@@ -10,6 +10,7 @@ from ..domain.reviews import ReviewAlreadyOpen, ReviewRefused
 from ..extensions import db
 from ..models import ANSWER_STATUSES, Answer, Decision, Review, utcnow
 from ..queries.reviews import answered_by_ids, open_review_of, review_status
+from .worklists import refresh_worklists
 
 MAX_EVIDENCE = 20_000
 MAX_COMMENT = 20_000
@@ -144,6 +145,7 @@ def decide_review(review, *, actor, verdict, comment, item_comments):
         db.session.flush()
         review.content_hash = reviews.review_content_hash(review)
         decision.content_hash = review.content_hash
+        refresh_worklists([review.service_id])  # a launch or handoff may wait for a lead now
     action = (AuditAction.REVIEW_APPROVE if verdict == "approve"
               else AuditAction.REVIEW_REQUEST_CHANGES)
     record(action, actor=actor, subject=review, comment=comment, item_comments=item_comments,

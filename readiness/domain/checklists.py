@@ -14,6 +14,7 @@ import difflib
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -438,13 +439,40 @@ def evaluate_check(check: Mapping, value, observed_at, now) -> CheckResult:
     expected = f"{check['fact']} {check['op']} {check['value']:g}"
     if value is None:
         return CheckResult("missing", check["fact"], expected)
-    age_days = (now - observed_at).total_seconds() / 86400
+    age = now - observed_at
+    age_days = age.total_seconds() / 86400
     max_age = check.get("max_age_days")
-    if max_age is not None and age_days > max_age:
+    if max_age is not None and age > timedelta(days=max_age):
         status = "stale"
     else:
         status = "pass" if COMPARE[check["op"]](value, check["value"]) else "fail"
     return CheckResult(status, check["fact"], expected, value, observed_at, age_days)
+
+
+# The first moment of a check that fails whatever the time (no fact, or a failing value).
+ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
+_STEP = timedelta(microseconds=1)  # the resolution of the stored times
+
+
+def failing_from(checks: Iterable[Mapping], latest: Mapping):
+    """The first moment at which the latest facts fail one of `checks`, as evaluate_check
+    decides at that moment and every moment after: ALWAYS when one fails whatever the
+    time (no fact, or a value that does not compare), the moment after the soonest
+    `max_age_days` runs out when they only go stale, None when none ever fails.
+
+    `latest` maps fact name to (value, observed_at), as for evaluate_items. A service is
+    failing at `now` exactly when the moment is not None and is <= now; pages keep it,
+    so their lists of failing services are index ranges.
+    """
+    first = None
+    for check in checks:
+        value, observed_at = latest.get(check["fact"], (None, None))
+        if value is None or not COMPARE[check["op"]](value, check["value"]):
+            return ALWAYS
+        if check.get("max_age_days") is not None:
+            stale_at = observed_at + timedelta(days=check["max_age_days"]) + _STEP
+            first = stale_at if first is None else min(first, stale_at)
+    return first
 
 
 def items_of(content: Mapping):
@@ -457,6 +485,12 @@ def items_of(content: Mapping):
 def is_required(item: Mapping) -> bool:
     """Items are required unless their file says `required: false`."""
     return item.get("required", True)
+
+
+def required_checks(contents: Iterable[Mapping]):
+    """The checks of the required items of stored checklists' contents, in order."""
+    return [item["check"] for content in contents for _, item in items_of(content)
+            if item.get("check") and is_required(item)]
 
 
 def evaluate_items(content: Mapping, latest: Mapping, now):

@@ -10,8 +10,8 @@ and gets back an `Outcome` that names everything missing, or the new state.
  any state ── retire ──► retired
 """
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 
@@ -165,6 +165,33 @@ def _guard_missing(transition, s):
             return [f"a handoff approval that has not expired (review {approval.review_id} "
                     f"expired {approval.expires_at():%Y-%m-%d})"]
     return []
+
+
+# The end of a moment that does not end: an approval without expiry.
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+# The transition an ops lead makes next from each state, on an approved review.
+NEXT_ON_APPROVAL = {State.DEVELOPMENT: "launch", State.SELF_MANAGED: "handoff"}
+
+
+def allowed_until(situation):
+    """Until when an ops lead may make the service's next move on an approval (launch from
+    development, handoff from self-managed), as `check` decides: the moment it stops
+    being allowed (FOREVER when its approval never expires), or None when it is not
+    allowed at its approval's moment, nor ever after. `situation.now` is not read.
+
+    Only an approval's expiry depends on the time, so the move is allowed at `now`
+    exactly when the moment is not None and now < moment; pages keep it, and their
+    lists of waiting services are index ranges.
+    """
+    transition = NEXT_ON_APPROVAL.get(situation.state)
+    approval = transition and getattr(situation, f"{transition}_approval")
+    if approval is None:
+        return None
+    at_approval = replace(situation, now=approval.approved_at, actor_is_ops_lead=True,
+                          reason=situation.reason or "-")
+    if not check(transition, at_approval).allowed:
+        return None
+    return approval.expires_at() or FOREVER
 
 
 def available(situation):

@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..domain import charts, lifecycle
 from ..extensions import db
@@ -19,6 +19,7 @@ from ..models import (
     Team,
 )
 from . import lifecycle as support
+from .worklists import COUNT_BOUND, Worklist, count_upto
 
 EXPIRY_WINDOW = lifecycle.EXPIRY_WINDOW
 MONTHS = 12
@@ -43,14 +44,6 @@ class Expiring:
     days_left: int = 0  # whole days until it expires; negative once it has
 
 
-@dataclass(frozen=True)
-class Worklist:
-    """The first entries of a list a page shows, and how many there are in all."""
-
-    items: list
-    total: int
-
-
 def expiring_launch_approvals(now, limit=None):
     """Live services whose latest launch approval expires within 30 days or already has,
     soonest first: the first `limit` of them (all when None) and how many there are.
@@ -68,7 +61,6 @@ def expiring_launch_approvals(now, limit=None):
               for state in lifecycle.LIVE_STATES for days in validities]
     if not ranges:
         return Worklist([], 0)
-    total = sum(db.session.scalar(select(func.count()).where(in_range)) for in_range in ranges)
     rows = []
     for in_range in ranges:  # each range in expiry order; the soonest of all merged below
         query = (select(Service.slug, Service.name, Service.launch_review_id,
@@ -82,7 +74,12 @@ def expiring_launch_approvals(now, limit=None):
         found.append(Expiring(slug, name, review_id, expires_at, expires_at <= now, team,
                               math.floor((expires_at - now) / timedelta(days=1))))
     found.sort(key=lambda e: (e.expires_at, e.slug))
-    return Worklist(found if limit is None else found[:limit], total)
+    if limit is None:
+        return Worklist(found, len(found))
+    counted = [count_upto(select(Service.id).where(in_range)) for in_range in ranges]
+    total = sum(n for n, _ in counted)
+    capped = total > COUNT_BOUND or any(more for _, more in counted)
+    return Worklist(found[:limit], min(total, COUNT_BOUND), capped)
 
 
 def reviews_waiting_by_stage():
@@ -145,7 +142,7 @@ def build(now, shown):
         "states": states,
         "expiring": expiring_launch_approvals(now, shown),
         "waiting": reviews_waiting_by_stage(),
-        "candidates": support.handback_candidates(now),
+        "candidates": support.handback_candidates(now, shown),
         "charts": [
             charts.bar_chart("Services by state", "How many services are in each state.",
                              [(lifecycle.STATE_LABELS[s], n) for s, n in states.items()],

@@ -2,15 +2,15 @@
 handback candidates, open return conditions. The rules live in domain.lifecycle."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import bindparam, select
 
 from ..domain import checklists, lifecycle
 from ..extensions import db
-from ..models import ChecklistVersion, LatestFact, ManagementEvent, Review, Service, utcnow
+from ..models import ChecklistVersion, ManagementEvent, Review, Service, utcnow
 from .checklists import current_versions
 from .facts import latest_facts, latest_values
+from .worklists import Worklist, count_upto
 
 
 def _latest_approval_filter(stage):
@@ -98,12 +98,6 @@ def gate(slug, now=None):
                 approval)
 
 
-def _required_checks(versions):
-    return [(version, item) for version in versions
-            for _, item in checklists.items_of(version.content)
-            if item.get("check") and checklists.is_required(item)]
-
-
 def failing_handback_items(facts, now, versions=None):
     """(item, CheckResult) of the required checks of the current handback checklists
     that the latest `facts` of a service do not pass."""
@@ -120,40 +114,27 @@ class Candidate:
     failing: list
 
 
-def _passes(check, now):
-    """SQL: the latest_fact row is `check`'s fact and passes it (not stale, not failing)."""
-    conditions = [LatestFact.name == check["fact"],
-                  checklists.COMPARE[check["op"]](LatestFact.value, check["value"])]
-    if check.get("max_age_days") is not None:
-        conditions.append(LatestFact.observed_at >= now - timedelta(days=check["max_age_days"]))
-    return and_(*conditions)
+def handback_candidates(now=None, limit=None):
+    """Ops-managed services failing a required check of a current handback checklist, as
+    a Worklist: the first `limit` (all when None), longest failing first, then by name.
 
-
-def handback_candidates(now=None):
-    """Ops-managed services failing a required check of a current handback checklist."""
+    Each ops-managed service keeps the moment from which it fails
+    (commands.worklists, decided by domain.checklists.failing_from), so the list is a
+    range of ix_service_handback_failing; what each shown service fails is evaluated
+    here, from its latest facts.
+    """
     now = now or utcnow()
+    failing = (select(Service)
+               .where(Service.state == "ops_managed", Service.handback_failing_from <= now)
+               .order_by(Service.handback_failing_from, Service.name, Service.id))
+    services = db.session.scalars(failing if limit is None else failing.limit(limit)).all()
+    total, capped = ((len(services), False) if limit is None or len(services) < limit
+                     else count_upto(failing))
     versions = current_versions(("handback",))
-    checks = [item["check"] for _, item in _required_checks(versions)]
-    if not checks:
-        return []
-    # The database keeps the services with fewer passing latest facts than checks (a
-    # superset of the candidates: one short index range per service); Python decides by
-    # evaluate_check. (A latest fact counts once even where two checks read it: the
-    # count stays below theirs, and the service stays in the superset.)
-    passed = (select(func.count()).where(LatestFact.service_id == Service.id,
-                                         or_(*(_passes(check, now) for check in checks)))
-              .correlate(Service).scalar_subquery())
-    services = db.session.scalars(
-        select(Service).where(Service.state == "ops_managed", passed < len(checks))
-        .order_by(Service.name)
-    ).all()
     facts = latest_facts([s.id for s in services])
-    candidates = []
-    for service in services:
-        failing = failing_handback_items(facts.get(service.id, {}), now, versions)
-        if failing:
-            candidates.append(Candidate(service, failing))
-    return candidates
+    return Worklist([Candidate(service, failing_handback_items(facts.get(service.id, {}), now,
+                                                               versions))
+                     for service in services], total, capped)
 
 
 def open_return_conditions(service):

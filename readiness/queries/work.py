@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..domain import lifecycle
 from ..extensions import db
-from ..models import ChecklistVersion, ManagementEvent, Review, Service, Team
+from ..models import Review, Service, Team
 from .lifecycle import latest_approval_id
+from .worklists import Worklist, count_upto
 
 # Which transition an approved review of each stage waits for, from which state.
 WAITING_FOR = {"launch": "development", "handoff": "self_managed"}
@@ -26,32 +27,24 @@ class Ready:
     expires_at: datetime | None
 
 
-def ready_for(transition, now):
-    """Services an ops lead may move by `transition` ("launch" or "handoff") now: in the
-    state it starts from, with the approval its guard asks for (domain.lifecycle.check
-    decides, as for the button on the service page), oldest approval first."""
-    last_handback = (select(func.max(ManagementEvent.created_at))
-                     .where(ManagementEvent.service_id == Service.id,
-                            ManagementEvent.kind == "handback")
-                     .correlate(Service).scalar_subquery())
-    rows = db.session.execute(
-        select(Service.slug, Service.name, Team.name.label("team"), Review.id,
-               Review.created_at, Review.approved_at, ChecklistVersion.valid_for_days,
-               last_handback.label("last_handback_at"))
-        .select_from(Service).join(Service.team)
-        .join(Review, Review.id == latest_approval_id(transition))
-        .join(Review.checklist_version)
-        .where(Service.state == WAITING_FOR[transition])
-        .order_by(Review.approved_at, Review.id)
-    ).all()
-    ready = []
-    for row in rows:
-        approval = lifecycle.Approval(row.id, row.created_at, row.approved_at,
-                                      row.valid_for_days)
-        found = lifecycle.Situation(
-            state=WAITING_FOR[transition], now=now, actor_is_ops_lead=True,
-            last_handback_at=row.last_handback_at, **{f"{transition}_approval": approval})
-        if lifecycle.check(transition, found).allowed:
-            ready.append(Ready(row.slug, row.name, row.team, row.id, row.approved_at,
-                               approval.expires_at()))
-    return ready
+def ready_for(transition, now, limit=None):
+    """Services an ops lead may move by `transition` ("launch" or "handoff") now, as a
+    Worklist: the first `limit` (all when None), the approval that runs out soonest
+    first.
+
+    Each service keeps until when its next move is allowed on its approval
+    (commands.worklists, decided by domain.lifecycle.allowed_until, as for the button on
+    the service page), so the list is a range of ix_service_ready.
+    """
+    waiting = (select(Service.slug, Service.name, Team.name.label("team"), Review.id,
+                      Review.approved_at, Service.ready_until)
+               .select_from(Service).join(Service.team)
+               .join(Review, Review.id == latest_approval_id(transition))
+               .where(Service.state == WAITING_FOR[transition], Service.ready_until > now)
+               .order_by(Service.ready_until, Service.name, Service.id))
+    rows = db.session.execute(waiting if limit is None else waiting.limit(limit)).all()
+    total, capped = ((len(rows), False) if limit is None or len(rows) < limit
+                     else count_upto(waiting))
+    return Worklist([Ready(row.slug, row.name, row.team, row.id, row.approved_at,
+                           None if row.ready_until == lifecycle.FOREVER else row.ready_until)
+                     for row in rows], total, capped)

@@ -31,7 +31,7 @@ def favicon():
 def handback_candidates():
     return render_template(
         "home/list.html", kind="candidates", title="Handback candidates",
-        items=support.handback_candidates(utcnow()),
+        items=support.handback_candidates(utcnow()).items,
         hint="Ops-managed services failing a required handback criterion. Only a person "
              "decides a handback.",
         empty="None: every Ops-managed service meets the handback criteria.")

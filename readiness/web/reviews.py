@@ -393,17 +393,16 @@ def my_work():
     waiting, waiting_total = [], 0
     if user.is_consultant:
         submitted = select(Review).where(Review.state == "submitted")
-        waiting_total = db.session.scalar(
-            select(func.count()).select_from(submitted.subquery()))
+        waiting_total = sum(dashboard.reviews_waiting_by_stage().values())
         waiting = db.session.scalars(
             submitted.options(*shown).order_by(Review.submitted_at, Review.id)
             .limit(MY_WORK_LIMIT)).all()
     queue = {}
     if user.is_ops_lead:
         now = utcnow()
-        queue = {"launch": work.ready_for("launch", now),
-                 "handoff": work.ready_for("handoff", now),
-                 "candidates": situations.handback_candidates(now),
+        queue = {"launch": work.ready_for("launch", now, MY_WORK_LIMIT),
+                 "handoff": work.ready_for("handoff", now, MY_WORK_LIMIT),
+                 "candidates": situations.handback_candidates(now, MY_WORK_LIMIT),
                  "expiring": dashboard.expiring_launch_approvals(now, MY_WORK_LIMIT)}
     return render_template("reviews/my_work.html", team_reviews=team_reviews, waiting=waiting,
                            team_total=team_total, waiting_total=waiting_total, queue=queue,

@@ -11,6 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
+from readiness import create_app
+from readiness.extensions import db
+from readiness.models import Service, utcnow
+from readiness.queries.lifecycle import handback_candidates
+from readiness.queries.work import ready_for
+
+from .test_worklists import plain_candidates, plain_ready
 
 pytestmark = pytest.mark.slow  # left out of the quick run (README)
 
@@ -84,3 +93,16 @@ def test_generate_verify_and_run(tmp_path):
             "GROUP BY 1, 2"))
         kept = set(connection.execute("SELECT month, tenths, reviews FROM review_cycle_count"))
         assert len(counted) >= 12 and kept == counted
+
+    # The worklists' moments (commands.worklists) hold after the generator: each list
+    # equals what the service page decides for every service, one by one.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "smoke-test",
+                      "AUTO_MIGRATE": False})
+    with app.app_context():
+        services = db.session.scalars(select(Service)).all()
+        now = utcnow()
+        assert {c.service.slug for c in handback_candidates(now).items} \
+            == plain_candidates(services, now) != set()
+        for move in ("launch", "handoff"):
+            assert {r.slug for r in ready_for(move, now).items} \
+                == plain_ready(services, now, move)

@@ -11,6 +11,7 @@ from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from readiness import database
+from readiness.commands.worklists import refresh_worklists
 from readiness.extensions import db
 from readiness.models import (
     AuditEntry,
@@ -182,3 +183,34 @@ def test_0008_counts_the_services_and_finds_each_latest_launch_approval(make_app
         assert dict(db.session.execute(select(ServiceStateCount.state,
                                               ServiceStateCount.services)).all()) == {
             "self_managed": 1, "ops_managed": 1, "development": 0}  # created, then moved
+
+
+def test_0009_keeps_the_worklists_moments_of_the_services_there(make_app):
+    app = make_app(create_tables=False)
+    with app.app_context():
+        upgrade(directory=database.MIGRATIONS_DIR, revision="0008")
+        waiting = service_of_0005()
+        failing = db.session.execute(insert(Service.__table__).values(
+            slug="failing", name="Failing", description="", state="ops_managed", tier=2,
+            team_id=db.session.scalar(select(Team.id)), created_at=utcnow(),
+            updated_at=utcnow()).returning(Service.__table__.c.id)).scalar()
+        now = utcnow()
+        check = {"fact": "pages", "op": "<=", "value": 5, "max_age_days": 7}
+        make_checklist_version("handback-criteria", stage="handback", content=dict(
+            SMALL_CHECKLIST, sections=[{"id": "s", "title": "S", "description": "", "items": [
+                {"id": "pages", "title": "Pages", "required": True, "evidence": "none",
+                 "guidance": "", "check": check}]}]))
+        db.session.add(LatestFact(service_id=failing, name="pages", value=3.0,
+                                  observed_at=now - timedelta(days=2), source="t"))
+        launch = make_checklist_version(content=dict(SMALL_CHECKLIST, valid_for_days=90))
+        db.session.add(Review(service_id=waiting.id, checklist_version=launch,
+                              state="approved", approved_at=now - timedelta(days=10)))
+        db.session.commit()
+        upgrade(directory=database.MIGRATIONS_DIR)
+        assert dict(db.session.execute(select(Service.slug, Service.handback_failing_from)
+                                       ).all()) == {
+            "old-service": None, "failing": now + timedelta(days=5, microseconds=1)}
+        assert db.session.execute(select(Service.slug, Service.ready_until)
+                                  .where(Service.ready_until.is_not(None))).all() == [
+            ("old-service", now + timedelta(days=80))]
+        assert refresh_worklists() == 0  # what the app would keep

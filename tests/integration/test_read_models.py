@@ -107,17 +107,31 @@ def test_latest_facts_and_handback_candidates_match_a_full_evaluation(app, seed,
     newest = newest_from_the_fact_table()
     assert latest_facts([s.id for s in services]) == newest
 
-    expected = {}
-    for service in services:
-        if service.state != "ops_managed":
-            continue
-        failing = expected_failures(checks, newest.get(service.id, {}), now)
-        if failing:
-            expected[service.slug] = failing
-    found = {c.service.slug: [(item["id"], result.status) for item, result in c.failing]
-             for c in support.handback_candidates(now)}
-    assert found == expected
-    assert 0 < len(found) < sum(s.state == "ops_managed" for s in services)
+    # The kept moments answer for every moment, not only the one the facts came in:
+    # later days, and both sides of each reading's exact age limit.
+    limits = sorted({reading[1] + timedelta(days=age) for facts in newest.values()
+                     for name, reading in facts.items() for fact, _, _, age, _ in checks
+                     if fact == name and age is not None})
+    moments = [now, now + timedelta(days=1), now + timedelta(days=7, hours=1),
+               *rng.sample(limits, 3)]
+    moments += [moment + timedelta(microseconds=1) for moment in moments[-3:]]
+    for moment in moments:
+        expected = {}
+        for service in services:
+            if service.state != "ops_managed":
+                continue
+            failing = expected_failures(checks, newest.get(service.id, {}), moment)
+            if failing:
+                expected[service.slug] = failing
+        every = support.handback_candidates(moment)
+        found = {c.service.slug: [(item["id"], result.status) for item, result in c.failing]
+                 for c in every.items}
+        assert found == expected, moment
+        first = support.handback_candidates(moment, limit=3)  # what the dashboard shows
+        assert first.items == every.items[:3]
+        assert (first.total, first.capped) == (len(expected), False)
+        if moment == now:
+            assert 0 < len(found) < sum(s.state == "ops_managed" for s in services)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

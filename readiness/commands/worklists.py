@@ -1,0 +1,108 @@
+"""The two moments kept on each service for the ops lead's worklists, so that each list
+is an index range whose cost follows its entries, never the number of services
+(bench/README.md, "Cost that does not grow with the organisation"):
+
+- `service.handback_failing_from`: for an ops-managed service, the first moment its
+  latest facts fail a required check of a current handback checklist
+  (domain.checklists.failing_from); it is a handback candidate while that is <= now.
+- `service.ready_until`: for a service in development or self-managed, until when an
+  ops lead may launch it or accept its handoff on its approval
+  (domain.lifecycle.allowed_until); it waits on My work while now < that.
+
+The domain decides both; this module only gathers what they read and stores the
+answer. Every write that changes what they read calls `refresh_worklists` in the same
+transaction: a fact ingest (ops-managed services), an approval, a lifecycle move, a
+checklist sync that adds a handback version, refreshing the latest facts, the demo and
+the benchmark's generator. Tests hold both columns to the domain's answer at random
+moments after random sequences of those writes (tests/integration/test_summaries.py).
+"""
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import aliased
+
+from ..domain import checklists, lifecycle
+from ..extensions import db
+from ..models import ChecklistVersion, ManagementEvent, Review, Service
+from ..queries.checklists import current_versions
+from ..queries.facts import latest_facts, latest_values
+from ..queries.lifecycle import latest_approval_id
+
+CHUNK = 1000
+
+
+def _approval_columns():
+    review, version = aliased(Review), aliased(ChecklistVersion)
+    columns = (review.id, review.created_at, review.approved_at, version.valid_for_days)
+    return review, version, columns
+
+
+def _situations(service_ids):
+    """{service id: (state, lifecycle.Situation without `now`, kept failing_from,
+    kept ready_until)} for the services."""
+    launch, launch_version, launch_columns = _approval_columns()
+    handoff, handoff_version, handoff_columns = _approval_columns()
+    last_handback = (select(func.max(ManagementEvent.created_at))
+                     .where(ManagementEvent.service_id == Service.id,
+                            ManagementEvent.kind == "handback")
+                     .correlate(Service).scalar_subquery())
+    rows = db.session.execute(
+        select(Service.id, Service.state, Service.handback_failing_from,
+               Service.ready_until, last_handback, *launch_columns, *handoff_columns)
+        .select_from(Service)
+        .outerjoin(launch, launch.id == latest_approval_id("launch"))
+        .outerjoin(launch_version, launch_version.id == launch.checklist_version_id)
+        .outerjoin(handoff, handoff.id == latest_approval_id("handoff"))
+        .outerjoin(handoff_version, handoff_version.id == handoff.checklist_version_id)
+        .where(Service.id.in_(service_ids))
+        # PostgreSQL: a lifecycle move, an approval or an ingest of the same service
+        # waits for this transaction, then decides on what it wrote (SQLite has one
+        # writer at a time).
+        .with_for_update(of=Service))
+    found = {}
+    for (service_id, state, failing_from, ready_until, last_handback_at,
+         *approvals) in rows:
+        launch_approval = lifecycle.Approval(*approvals[:4]) if approvals[0] else None
+        handoff_approval = lifecycle.Approval(*approvals[4:]) if approvals[4] else None
+        situation = lifecycle.Situation(
+            state=state, now=None, launch_approval=launch_approval,
+            handoff_approval=handoff_approval, last_handback_at=last_handback_at)
+        found[service_id] = (state, situation, failing_from, ready_until)
+    return found
+
+
+def refresh_worklists(service_ids=None, *, state=None):
+    """Recompute both moments of the services `service_ids` (when None: of every service
+    in `state`, or of every service) and store those that changed; returns how many
+    services changed."""
+    if service_ids is None:
+        every = select(Service.id).order_by(Service.id)
+        service_ids = db.session.scalars(
+            every if state is None else every.where(Service.state == state)).all()
+    service_ids = list(service_ids)
+    checks = None  # read once, when an ops-managed service needs them
+    changed = 0
+    for start in range(0, len(service_ids), CHUNK):
+        found = _situations(service_ids[start:start + CHUNK])
+        ops_managed = [i for i, (state, *_) in found.items() if state == "ops_managed"]
+        if ops_managed and checks is None:
+            checks = checklists.required_checks(
+                version.content for version in current_versions(("handback",)))
+        facts = latest_facts(ops_managed) if ops_managed and checks else {}
+        rows = []
+        for service_id, (state, situation, kept_failing, kept_ready) in found.items():
+            failing = None
+            if state == "ops_managed":
+                failing = checklists.failing_from(
+                    checks, latest_values(facts.get(service_id, {})))
+            ready = lifecycle.allowed_until(situation)
+            if (failing, ready) != (kept_failing, kept_ready):
+                rows.append({"id_": service_id, "failing": failing, "ready": ready})
+        if rows:  # not a change of the service: its updated_at stays
+            table = Service.__table__
+            db.session.execute(
+                update(table).where(table.c.id == bindparam("id_"))
+                .values(handback_failing_from=bindparam("failing"),
+                        ready_until=bindparam("ready"), updated_at=table.c.updated_at),
+                rows)
+        changed += len(rows)
+    return changed

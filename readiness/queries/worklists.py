@@ -1,0 +1,34 @@
+"""A worklist as pages show it: its first entries and how many there are, counted up to
+a bound so that neither costs more than the bound, however large the organisation."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+
+# Past this many entries a list says "1,000+" instead of counting on.
+COUNT_BOUND = 1000
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """The first entries of a list a page shows, and how many there are in all (at least
+    `total` when `capped`: there are more than COUNT_BOUND)."""
+
+    items: list
+    total: int
+    capped: bool = False
+
+    def __len__(self):
+        return self.total
+
+    def __bool__(self):
+        return self.total > 0
+
+
+def count_upto(query, bound=COUNT_BOUND):
+    """(how many rows `query` has, up to `bound`; True when it has more)."""
+    found = db.session.scalar(
+        select(func.count()).select_from(query.limit(bound + 1).subquery()))
+    return min(found, bound), found > bound

@@ -1,0 +1,160 @@
+"""The ops lead's worklists read moments kept on each service (commands.worklists); after
+random sequences of the writes that move them, through the app's own use cases, each
+list equals its plain definition at many moments: what the service page decides for
+each service, one by one."""
+
+import contextlib
+import random
+import shutil
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+import yaml
+
+from readiness import commands
+from readiness.commands.facts import record_facts
+from readiness.commands.lifecycle import transition
+from readiness.commands.worklists import refresh_worklists
+from readiness.domain import lifecycle
+from readiness.domain.facts import FactInput
+from readiness.extensions import db
+from readiness.models import ChecklistVersion, Service, utcnow
+from readiness.queries import lifecycle as support
+from readiness.queries.facts import latest_facts
+from readiness.queries.work import WAITING_FOR, ready_for
+
+from ..factories import make_review, make_service, make_team, make_user
+
+SEEDS = range(5)
+FACTS = {"pages_per_week": (1, 2, 6), "ops_toil_pct": (10, 60), "slo_attainment_pct": (98, 99.9),
+         "open_sev1_defects": (0, 1), "change_failure_rate_pct": (5, 40),
+         "monitoring_coverage_pct": (50, 100)}
+AGES = (0, 1, 6, 7, 13, 29, 31)  # days
+NEXT_MOVE = {"development": "launch", "self_managed": "handoff", "ops_managed": "handback",
+             "retired": "retire"}
+
+
+def stricter_handback(tmp_path):
+    """The repository's checklists, with a version 2 of the handback criteria whose
+    pager check is stricter and goes stale after a day."""
+    folder = tmp_path / "checklists"
+    shutil.copytree("checklists", folder)
+    path = folder / "handback-criteria.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["version"] = 2
+    check = data["sections"][0]["items"][0]["check"]
+    check.update(value=2, max_age_days=1)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder
+
+
+def plain_candidates(services, moment):
+    """The ops-managed services failing a required handback check at `moment`, each
+    evaluated whole from its latest facts."""
+    facts = latest_facts([s.id for s in services])
+    return {s.slug for s in services if s.state == "ops_managed"
+            and support.failing_handback_items(facts.get(s.id, {}), moment)}
+
+
+def plain_ready(services, moment, move):
+    """The services whose `move` the service page would offer an ops lead at `moment`."""
+    return {s.slug for s in services if s.state == WAITING_FOR[move] and lifecycle.check(
+        move, replace(support.situation(s, None, "-", moment), actor_is_ops_lead=True)).allowed}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_operations_keep_the_worklists(app, seed, tmp_path):
+    rng = random.Random(seed)  # noqa: S311  (test data)
+    assert not commands.sync_checklists(["checklists"]).errors
+    stricter = stricter_handback(tmp_path)
+    team = make_team()
+    lead = make_user(roles=("ops_lead",))
+    consultant = make_user(roles=("consultant",))
+    services = [make_service(team=team) for _ in range(10)]
+    db.session.flush()
+    versions = {v.stage: v for v in db.session.query(ChecklistVersion)}
+    start = utcnow()
+    for step in range(160):
+        service = rng.choice(services)
+        action = rng.random()
+        if step == 80:  # the criteria change: candidates change with them
+            assert commands.sync_checklists([stricter]).added
+        elif action < 0.3:
+            stage = lifecycle.NEXT_REVIEW_STAGE.get(service.state, "launch") \
+                if rng.random() < 0.8 else rng.choice(("launch", "handoff"))
+            review = make_review(service=service, checklist_version=versions[stage],
+                                 state="submitted")
+            commands.decide_review(review, actor=consultant, verdict="approve",
+                                   comment="", item_comments={})
+        elif action < 0.6 and (service.state != "ops_managed" or rng.random() < 0.2):
+            kind = NEXT_MOVE[service.state] if rng.random() < 0.8 else rng.choice(
+                ("launch", "handoff", "handback", "retire"))
+            with contextlib.suppress(lifecycle.TransitionRefused):
+                transition(service, kind, actor=lead, reason="a reason")
+        else:
+            record_facts(service, [
+                FactInput(name, float(rng.choice(values)),
+                          start - timedelta(days=rng.choice(AGES), hours=rng.random()), "t")
+                for name, values in FACTS.items() if rng.random() < 0.8], actor=None)
+        if rng.random() < 0.2:
+            db.session.commit()
+        if step == 120:  # newcomers, so that every list has entries at the end
+            services += [make_service(team=team) for _ in range(3)]
+            db.session.flush()
+    newcomer = make_service(team=team)  # approved, not launched yet
+    services.append(newcomer)
+    commands.decide_review(make_review(service=newcomer, checklist_version=versions["launch"],
+                                       state="submitted"),
+                           actor=consultant, verdict="approve", comment="", item_comments={})
+    db.session.commit()
+
+    moments = [utcnow(), start + timedelta(days=1), start + timedelta(days=8),
+               start + timedelta(days=179), start + timedelta(days=181),
+               start + timedelta(days=366)]
+    seen = {"candidates": set(), "launch": set(), "handoff": set()}
+    for moment in moments:
+        candidates = support.handback_candidates(moment)
+        assert {c.service.slug for c in candidates.items} == plain_candidates(services, moment)
+        assert all(c.failing for c in candidates.items)
+        seen["candidates"] |= {c.service.slug for c in candidates.items}
+        for move in ("launch", "handoff"):
+            ready = ready_for(move, moment)
+            assert {r.slug for r in ready.items} == plain_ready(services, moment, move)
+            assert [r.expires_at or lifecycle.FOREVER for r in ready.items] == sorted(
+                r.expires_at or lifecycle.FOREVER for r in ready.items)
+            seen[move] |= {r.slug for r in ready.items}
+    assert all(seen.values()), seen  # each list had entries at some moment
+    assert refresh_worklists() == 0  # nothing left to correct
+
+
+def test_the_demo_keeps_the_worklists(app, runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    services = db.session.query(Service).all()
+    now = utcnow()
+    assert {c.service.slug for c in support.handback_candidates(now).items} \
+        == plain_candidates(services, now) != set()
+    for move in ("launch", "handoff"):
+        assert {r.slug for r in ready_for(move, now).items} \
+            == plain_ready(services, now, move) != set()
+    assert refresh_worklists() == 0
+
+
+def test_new_handback_criteria_change_the_candidates_at_once(app, tmp_path):
+    assert not commands.sync_checklists(["checklists"]).errors
+    service = make_service(state="ops_managed")
+    db.session.flush()
+    now = utcnow()
+    passing = {"pages_per_week": 4, "ops_toil_pct": 10, "slo_attainment_pct": 99.9,
+               "open_sev1_defects": 0, "change_failure_rate_pct": 5,
+               "monitoring_coverage_pct": 100}
+    record_facts(service, [FactInput(name, float(value), now, "t")
+                           for name, value in passing.items()], actor=None)
+    db.session.commit()
+    assert not support.handback_candidates(now)
+    assert commands.sync_checklists([stricter_handback(tmp_path)]).added  # pages <= 2
+    db.session.commit()
+    found = support.handback_candidates(now)
+    assert [c.service.slug for c in found.items] == [service.slug]
+    assert [item["id"] for item, _ in found.items[0].failing] == ["pager-load"]

@@ -131,14 +131,19 @@ POSTGRESQL_TRIGGERS += (
     "FOR EACH ROW EXECUTE FUNCTION event_month_count_keep()",
 )
 # review_cycle_count: approvals by UTC month and by tenths of a day from first submission
-# to approval, counted in whole seconds (each time rounded down to its second), once, when
-# a review is approved (an approved review never changes again).
+# to approval, counted in whole seconds (each time rounded down to its second) and kept to
+# the steps of domain.charts.cycle_tenths, once, when a review is approved (an approved
+# review never changes again).
 _ADD_CYCLE = (
     "INSERT INTO review_cycle_count (month, tenths, reviews) VALUES ({month}, {tenths}, 1) "
     "ON CONFLICT (month, tenths) DO UPDATE SET reviews = review_cycle_count.reviews + 1")
+# domain.charts.cycle_tenths, in SQL (held to it by tests/integration/test_summaries.py).
+_STEPPED = ("CASE WHEN {t} < 100 THEN {t} WHEN {t} < 1000 THEN {t} / 10 * 10 "
+            "ELSE {t} / 100 * 100 END")
 _SQLITE_CYCLE = _ADD_CYCLE.replace("{month}", "substr(NEW.approved_at, 1, 7)").replace(
-    "{tenths}", "(CAST(strftime('%s', NEW.approved_at) AS INTEGER) "
-    "- CAST(strftime('%s', NEW.first_submitted_at) AS INTEGER)) / 8640")
+    "{tenths}", _STEPPED.replace("{t}", "((CAST(strftime('%s', NEW.approved_at) AS INTEGER) "
+                                 "- CAST(strftime('%s', NEW.first_submitted_at) AS INTEGER))"
+                                 " / 8640)"))
 _IS_COUNTED = ("NEW.state = 'approved' AND NEW.approved_at IS NOT NULL "
                "AND NEW.first_submitted_at IS NOT NULL")
 SQLITE_TRIGGERS += (
@@ -152,8 +157,9 @@ POSTGRESQL_TRIGGERS += (
     "BEGIN IF " + _IS_COUNTED + " AND (TG_OP = 'INSERT' OR OLD.state IS DISTINCT FROM "
     "'approved') THEN "
     + _ADD_CYCLE.replace("{month}", "to_char(NEW.approved_at AT TIME ZONE 'UTC', 'YYYY-MM')")
-    .replace("{tenths}", "(floor(extract(epoch FROM NEW.approved_at))::bigint "
-             "- floor(extract(epoch FROM NEW.first_submitted_at))::bigint) / 8640")
+    .replace("{tenths}", _STEPPED.replace(
+        "{t}", "((floor(extract(epoch FROM NEW.approved_at))::bigint "
+        "- floor(extract(epoch FROM NEW.first_submitted_at))::bigint) / 8640)"))
     + "; END IF; RETURN NULL; END $$",
     "CREATE TRIGGER review_cycle_count_keep AFTER INSERT OR UPDATE OF state ON review "
     "FOR EACH ROW EXECUTE FUNCTION review_cycle_count_keep()",

@@ -83,6 +83,23 @@ def trend(name, readings, width=120, height=28):
     return Trend(name, points, values[-1], low, high, len(values), width, height)
 
 
+# How finely a review's cycle time is kept, in tenths of a day: exactly below 10 days, to
+# the day below 100 days, to ten days beyond. The chart shows one decimal, which only
+# means something for short cycles; coarser steps for long ones keep at most a few
+# hundred counts a month however many reviews there are (bench/README.md).
+CYCLE_STEPS = ((100, 1), (1000, 10), (None, 100))  # (below this many tenths, step)
+
+
+def cycle_tenths(seconds):
+    """A cycle of `seconds` (whole, >= 0) as kept: tenths of a day, rounded down to its
+    step (CYCLE_STEPS)."""
+    tenths = seconds // 8640
+    for below, step in CYCLE_STEPS:
+        if below is None or tenths < below:
+            return tenths // step * step
+    raise AssertionError("the last step has no bound")
+
+
 def median_of_counted(counted):
     """statistics.median of the values that `counted` ([(value, how many)], sorted by
     value, each many > 0) stands for, without spelling them out; None for none."""

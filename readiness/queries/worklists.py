@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 
 # Past this many entries a list says "1,000+" instead of counting on.
-COUNT_BOUND = 1000
+COUNT_BOUND = 500
 
 
 @dataclass(frozen=True)

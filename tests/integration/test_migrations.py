@@ -18,6 +18,7 @@ from readiness.models import (
     Fact,
     LatestFact,
     Review,
+    ReviewCycleCount,
     Service,
     ServiceStateCount,
     Team,
@@ -214,3 +215,31 @@ def test_0009_keeps_the_worklists_moments_of_the_services_there(make_app):
                                   .where(Service.ready_until.is_not(None))).all() == [
             ("old-service", now + timedelta(days=80))]
         assert refresh_worklists() == 0  # what the app would keep
+
+
+def test_0010_keeps_cycle_times_to_steps_in_the_counts_and_the_triggers(make_app):
+    app = make_app(create_tables=False)
+    with app.app_context():
+        upgrade(directory=database.MIGRATIONS_DIR, revision="0009")
+        service = service_of_0005()
+        version = make_checklist_version()
+        now = utcnow().replace(day=1, hour=12)  # both approvals in the same month
+        db.session.add(Review(service_id=service.id, checklist_version=version,
+                              state="approved", approved_at=now,
+                              first_submitted_at=now - timedelta(days=154, hours=1)))
+        db.session.commit()
+        assert db.session.scalar(select(ReviewCycleCount.tenths)) == 1540  # as 0008 kept it
+        db.session.commit()  # the upgrade's connection is another: end this read first
+        upgrade(directory=database.MIGRATIONS_DIR)
+        db.session.add(Review(service_id=service.id, checklist_version=version,
+                              state="approved", approved_at=now,
+                              first_submitted_at=now - timedelta(days=12.34)))
+        db.session.commit()
+        assert db.session.execute(select(ReviewCycleCount.tenths, ReviewCycleCount.reviews)
+                                  .order_by(ReviewCycleCount.tenths)).all() == [
+            (120, 1), (1500, 1)]
+        db.session.commit()
+        downgrade(directory=database.MIGRATIONS_DIR, revision="0009")
+        assert db.session.execute(select(ReviewCycleCount.tenths)
+                                  .order_by(ReviewCycleCount.tenths)).scalars().all() == [
+            123, 1540]

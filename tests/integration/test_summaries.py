@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, select, update
 
+from readiness.domain.charts import cycle_tenths
 from readiness.extensions import db
 from readiness.models import (
     EVENT_KINDS,
@@ -209,13 +210,13 @@ def test_random_approvals_keep_each_services_latest_launch_approval(app, seed):
 def cycles_counted():
     """{(month, tenths): approvals}: each approved review's time from first submission to
     approval in whole seconds (each moment rounded down to its second), in tenths of a day
-    rounded down, by the UTC month of approval. The plain definition, written out here."""
+    kept to the domain's steps, by the UTC month of approval: the plain definition."""
     counts = {}
     for review in db.session.scalars(select(Review).where(Review.state == "approved")):
         if review.first_submitted_at is None or review.approved_at is None:
             continue
         seconds = int(review.approved_at.timestamp()) - int(review.first_submitted_at.timestamp())
-        key = (review.approved_at.astimezone(UTC).strftime("%Y-%m"), seconds // 8640)
+        key = (review.approved_at.astimezone(UTC).strftime("%Y-%m"), cycle_tenths(seconds))
         counts[key] = counts.get(key, 0) + 1
     return counts
 
@@ -240,7 +241,10 @@ def test_random_approvals_keep_the_review_cycle_counts_and_the_chart(app, seed):
                                       seconds=rng.randint(0, 86400 * 3))
         cycle = rng.choice((timedelta(days=rng.randint(0, 40) / 10),
                             timedelta(seconds=rng.randint(0, 86400 * 20),
-                                      microseconds=rng.randint(0, 999_999))))
+                                      microseconds=rng.randint(0, 999_999)),
+                            timedelta(days=rng.choice((9.9, 10, 99.9, 100, 150.05)),
+                                      seconds=rng.choice((-1, 0, 1))),
+                            timedelta(seconds=rng.randint(0, 86400 * 200))))
         first = approved_at - cycle
         if rng.random() < 0.5:
             db.session.add(Review(service=service, checklist_version=version, state="approved",

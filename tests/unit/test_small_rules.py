@@ -158,3 +158,10 @@ def test_the_median_of_counted_values_is_the_median_of_the_values(counted):
     values = [value for value, many in counted for _ in range(many)]
     expected = statistics.median(values) if values else None
     assert charts.median_of_counted(counted) == expected
+
+
+@pytest.mark.parametrize(("days", "tenths"), [
+    (0, 0), (0.15, 1), (9.99, 99), (10, 100), (10.99, 100), (11, 110), (99.99, 990),
+    (100, 1000), (109.9, 1000), (110, 1100), (1234.5, 12300)])
+def test_a_cycle_is_kept_to_tenths_below_10_days_days_below_100_then_ten_days(days, tenths):
+    assert charts.cycle_tenths(round(days * 86400)) == tenths

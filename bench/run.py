@@ -80,6 +80,10 @@ def parse_args(argv=None):
                         help="comma-separated subset, e.g. gate,bare,ingest (default: all)")
     parser.add_argument("--keep-facts", action="store_true",
                         help="keep the facts the ingest benchmark added")
+    parser.add_argument("--large-database-url", default=None,
+                        help="growth mode: serve this larger generated database beside "
+                             "--database-url and time the same pages on both, alternating, "
+                             "then print each page's p95 at both sizes and their ratio")
     return parser.parse_args(argv)
 
 
@@ -278,11 +282,16 @@ class Database:
             "LIMIT 1", s=busiest)
         quiet = self.rows("SELECT id, slug FROM service WHERE state = 'development' "
                           "ORDER BY id LIMIT 2")
-        return {"service": {"id": busiest, "slug": slug, "state": state,
+        # Facts for an ops-managed service cost the most: its handback checks are decided
+        # again with each post (readiness.commands.worklists).
+        ops = self.rows("SELECT id, slug FROM service WHERE state = 'ops_managed' "
+                        "ORDER BY id LIMIT 1")
+        lead = self.scalar('SELECT email FROM "user" WHERE is_ops_lead ORDER BY id LIMIT 1')
+        return {"ops_lead": lead,"service": {"id": busiest, "slug": slug, "state": state,
                             "facts": facts.get(busiest, 0), "events": events.get(busiest, 0),
                             "reviews": reviews.get(busiest, 0)},
                 "review_id": review_id,
-                "ingest": {"id": quiet[0][0], "slug": quiet[0][1]},
+                "ingest": {"id": ops[0][0], "slug": ops[0][1]},
                 "raw": {"id": quiet[1][0], "slug": quiet[1][1]}}
 
     def raw_inserter(self):
@@ -365,6 +374,8 @@ def payload(batch, source):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.large_database_url:
+        return growth(args)
     url = absolute_sqlite_url(args.database_url)
     n, ingest_n = args.requests, args.ingest_requests or args.requests
     database = Database(url)
@@ -398,16 +409,9 @@ def main(argv=None):
         if status == 401:
             raise SystemExit(f"the token in {args.token_file} is not valid for this database: "
                              "make one with `flask --app app tokens create admin@example.com`")
-        pages = {
-            "dashboard": (app.port, "/", cookie, (200,)),
-            "services": (app.port, "/services/", cookie, (200,)),
-            "services_filtered": (app.port, "/services/?state=ops_managed&tier=1&page=3",
-                                  cookie, (200,)),
-            "service_page": (app.port, f"/services/{slug}", cookie, (200,)),
-            "review_page": (app.port, f"/reviews/{targets['review_id']}", cookie, (200,)),
-            "gate": (app.port, f"/api/v1/services/{slug}/gate", bearer, (200, 409)),
-            "bare": (bare.port, "/ping", {}, (200,)),
-        }
+        lead = {"Cookie": sign_in(app.port, targets["ops_lead"], args.password)}
+        pages = {**app_pages(app.port, targets, cookie, lead, bearer),
+                 "bare": (bare.port, "/ping", {}, (200,))}
         only = {x.strip() for x in args.only.split(",") if x.strip()}
         if only:
             pages = {k: v for k, v in pages.items() if k in only}
@@ -431,7 +435,99 @@ def main(argv=None):
         bare.stop()
         if not args.keep_facts:
             print(f"Deleted the {database.delete_bench_facts():,} facts this run added.")
+            refresh_worklists(args.app_dir, env)
     return finish(args, database, counts, targets, results, app)
+
+
+def app_pages(port, targets, cookie, lead, bearer):
+    """{name: (port, path, headers, expected statuses)} of the app's timed pages."""
+    slug = targets["service"]["slug"]
+    return {
+        "dashboard": (port, "/", cookie, (200,)),
+        "services": (port, "/services/", cookie, (200,)),
+        "services_filtered": (port, "/services/?state=ops_managed&tier=1&page=3",
+                              cookie, (200,)),
+        "service_page": (port, f"/services/{slug}", cookie, (200,)),
+        "review_page": (port, f"/reviews/{targets['review_id']}", cookie, (200,)),
+        "my_work": (port, "/my-work", lead, (200,)),  # an ops lead's queue
+        "gate": (port, f"/api/v1/services/{slug}/gate", bearer, (200, 409)),
+    }
+
+
+def refresh_worklists(app_dir, env):
+    """Mend the worklists' moments of the services whose facts were deleted behind the
+    app's back (`flask worklists refresh`; a checkout without it has no such moments)."""
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worklists",
+                           "refresh"], cwd=app_dir, env=env, capture_output=True, text=True)
+    print(done.stdout.strip() if done.returncode == 0
+          else "No `flask worklists refresh` in the served checkout: nothing to mend.")
+
+
+def growth(args):
+    """Growth mode: the same pages on two generated sizes, served side by side and
+    requested alternately (a few requests to one, then the other), so both meet the
+    same moments of a noisy machine; prints p95 at each size and the ratio."""
+    sizes = {"small": absolute_sqlite_url(args.database_url),
+             "large": absolute_sqlite_url(args.large_database_url)}
+    log_dir = tempfile.mkdtemp(prefix="readiness-growth-")
+    servers, pages, counts = {}, {}, {}
+    try:
+        for size, url in sizes.items():
+            database = Database(url)
+            counts[size] = database.counts()
+            targets = database.targets()
+            env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}
+            servers[size] = app = Server(f"app-{size}", args.app_dir, "app:app", args.workers,
+                                         env, log_dir)
+            app.wait("/login")
+            cookie = {"Cookie": sign_in(app.port, args.email, args.password)}
+            lead = {"Cookie": sign_in(app.port, targets["ops_lead"], args.password)}
+            pages[size] = app_pages(app.port, targets, cookie, lead, {})
+            del pages[size]["gate"]  # one service by its slug: flat (bench/README.md)
+            print(f"{size}: {url} ({counts[size]['service']:,} services)")
+        only = {x.strip() for x in args.only.split(",") if x.strip()}
+        names = [name for name in pages["small"] if not only or name in only]
+        rounds = 5
+        latencies = {(name, size): [] for name in names for size in sizes}
+        for name in names:
+            for size in sizes:  # warm both up
+                sequential(*pages[size][name][:3], 1, args.warmup, pages[size][name][3])
+            for _ in range(rounds):
+                for size in sizes:
+                    port, path, headers, expected = pages[size][name]
+                    for _ in range(max(1, args.requests // rounds)):
+                        status, _, data, seconds = request(port, "GET", path, headers)
+                        if status not in expected:
+                            raise SystemExit(f"GET {path} gave {status}: {data[:300]!r}")
+                        latencies[name, size].append(seconds)
+            small, large = (summary(latencies[name, size], sum(latencies[name, size]))
+                            for size in sizes)
+            print(f"  {name:<18} p95 {small['p95_ms']:8.1f} ms -> {large['p95_ms']:8.1f} ms")
+    finally:
+        for server in servers.values():
+            server.stop()
+    results = {name: {size: summary(latencies[name, size], sum(latencies[name, size]))
+                      for size in sizes} for name in names}
+    for result in results.values():
+        result["p95_ratio"] = round(result["large"]["p95_ms"] / result["small"]["p95_ms"], 3)
+    report = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+              "dialect": Database(sizes["small"]).dialect, "label": args.label,
+              "mode": "growth", "rows": counts, "results": results,
+              "settings": {"requests": args.requests, "warmup": args.warmup,
+                           "rounds": rounds, "workers": args.workers},
+              "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
+    print()
+    print(f"{'page':<20}{'p95 ' + format(counts['small']['service'], ','):>16}"
+          f"{'p95 ' + format(counts['large']['service'], ','):>16}{'ratio':>8}")
+    for name, result in results.items():
+        print(f"{name:<20}{result['small']['p95_ms']:>13.1f} ms{result['large']['p95_ms']:>13.1f}"
+              f" ms{result['p95_ratio']:>8.2f}")
+    if args.output != "-":
+        out = Path(args.output) / f"{report['date'][:10]}-{report['dialect']}-growth.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"Wrote {out}")
+    return report
 
 
 def ingest(app, database, targets, bearer, warmup, n):

@@ -136,7 +136,7 @@ team_membership = Table(
 class Team(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(120), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     members: Mapped[list["User"]] = relationship(
@@ -188,6 +188,12 @@ class Service(db.Model):
         Index("ix_service_launch_expiry", "state", "launch_valid_days", "launch_approved_at"),
         Index("ix_service_handback_failing", "state", "handback_failing_from", "name"),
         Index("ix_service_ready", "state", "ready_until", "name"),
+        # The service list, in name order, whole or by one filter: a page is an index range.
+        Index("ix_service_name", "name", "id"),
+        Index("ix_service_state_name", "state", "name", "id"),
+        Index("ix_service_state_tier_name", "state", "tier", "name", "id"),
+        Index("ix_service_tier_name", "tier", "name", "id"),
+        Index("ix_service_team_name", "team_id", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import audit, commands
 from ..commands import facts as fact_ops
 from ..commands import tokens as token_ops
+from ..commands.worklists import refresh_worklists
 from ..domain import checklists, lifecycle
 from ..extensions import db
 from ..models import ROLES, User
@@ -26,6 +27,7 @@ def register_commands(app):
     app.cli.add_command(gate_command)
     app.cli.add_command(tokens_group)
     app.cli.add_command(facts_group)
+    app.cli.add_command(worklists_group)
     from .demo import demo_command
 
     app.cli.add_command(demo_command)
@@ -247,3 +249,20 @@ def refresh_latest_command():
     moved = fact_ops.refresh_latest_facts()
     db.session.commit()
     click.echo(f"{moved} latest reading(s) added or updated.")
+
+
+worklists_group = AppGroup("worklists", help="The ops lead's worklists.")
+
+
+@worklists_group.command("refresh")
+def refresh_worklists_command():
+    """Recompute the moments the worklists read for every service.
+
+    Each service keeps from when it fails its handback checks and until when its launch
+    or handoff may be made on its approval; the app keeps both as it writes. Run this
+    after changing facts, reviews or events in the database by hand (the benchmark does,
+    after deleting its facts). Safe to run any time; it changes only what differs.
+    """
+    changed = refresh_worklists()
+    db.session.commit()
+    click.echo(f"{changed} service(s) updated.")

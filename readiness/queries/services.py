@@ -4,7 +4,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
+from ..extensions import db
 from ..models import Service, Team
+from .worklists import count_upto
 
 
 @dataclass(frozen=True)
@@ -35,3 +37,39 @@ def matching(narrowed):
     if narrowed.tier is not None:
         query = query.where(Service.tier == narrowed.tier)
     return query
+
+
+# A list page counts its matches up to this many, then says "1,000+": an exact count
+# would read every match, however few the page shows.
+LIST_COUNT_BOUND = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its rows, and how many match in all (at least `total` when
+    `capped`; then the number of pages is not known, only whether a next one exists)."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+    capped: bool
+    has_next: bool
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+    @property
+    def pages(self):
+        """How many pages there are, or None when the count was capped."""
+        return None if self.capped else max(1, -(-self.total // self.per_page))
+
+
+def page_of(query, page, per_page, *, exact=False):
+    """Page `page` (from 1) of `query` (ordered), with the matches counted up to
+    LIST_COUNT_BOUND (or to the end of this page, when that is further; all of them when
+    `exact`): its cost follows the page shown, not the number of matches."""
+    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    total, capped = count_upto(query, None if exact else max(LIST_COUNT_BOUND, page * per_page))
+    return Page(rows[:per_page], page, per_page, total, capped, len(rows) > per_page)

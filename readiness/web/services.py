@@ -27,6 +27,7 @@ from .lifecycle import support_panel
 bp = Blueprint("services", __name__, url_prefix="/services")
 
 PER_PAGE = 25
+TEAM_MENU_LIMIT = 100  # teams a filter menu lists; beyond, the filter takes a slug
 # The timeline's filters as the service page offers them.
 TIMELINE_FILTERS = [("changes", "What people did"), ("events", "Who supports it"),
                     ("reviews", "Reviews"), ("decisions", "Decisions"),
@@ -104,10 +105,12 @@ def load_service_or_404(slug, *options):
 @bp.get("/")
 @login_required
 def index():
-    # Rows, not Team objects: the filter needs no more, and the table's teams come with
-    # the services through selectinload.
-    teams = db.session.execute(select(Team.slug, Team.name).order_by(Team.name)).all()
-    filters, notices = parse_filters(request.args, teams)
+    # Rows, not Team objects: the menu needs no more. An organisation with more teams
+    # than a menu holds types the team's slug instead.
+    teams = db.session.execute(select(Team.slug, Team.name).order_by(Team.name)
+                               .limit(TEAM_MENU_LIMIT + 1)).all()
+    team_menu = teams if len(teams) <= TEAM_MENU_LIMIT else None
+    filters, notices = parse_filters(request.args)
     narrowed = ServiceFilter(text=filters.get("q"), team=filters.get("team"),
                              state=filters.get("state"),
                              tier=int(filters["tier"]) if "tier" in filters else None)
@@ -115,14 +118,15 @@ def index():
              .order_by(Service.name, Service.id))
 
     page_number = parse_page(request.args.get("page"), notices)
-    page = db.paginate(query, page=page_number, per_page=PER_PAGE, error_out=False)
-    if page.pages and page_number > page.pages:
-        notices.append(f"There is no page {page_number}; showing the last page, "
-                       f"{page.pages}.")
-        page = db.paginate(query, page=page.pages, per_page=PER_PAGE, error_out=False)
+    page = service_list.page_of(query, page_number, PER_PAGE)
+    if not page.items and page_number > 1:
+        # Past the end: counted whole, once, to find the last page.
+        last = service_list.page_of(query, 1, PER_PAGE, exact=True).pages
+        notices.append(f"There is no page {page_number}; showing the last page, {last}.")
+        page = service_list.page_of(query, last, PER_PAGE)
     shown_readiness = readiness_of([s.id for s in page.items], utcnow())
     return render_template(
-        "services/index.html", page=page, filters=filters, notices=notices, teams=teams,
+        "services/index.html", page=page, filters=filters, notices=notices, teams=team_menu,
         readiness=shown_readiness,
         states=[(state, STATE_LABELS.get(state, state)) for state in SERVICE_STATES],
         tiers=TIER_LABELS, can_create=permissions.can_create_service(current_user),
@@ -139,7 +143,7 @@ def picker_versions(service, wanted=None):
                   key=lambda v: (v.stage != first, v.stage, v.title))
 
 
-def parse_filters(args, teams):
+def parse_filters(args):
     """The valid filters from the query string, and a notice for each one ignored."""
     filters, notices = {}, []
     q = args.get("q", "").strip()
@@ -150,7 +154,7 @@ def parse_filters(args, teams):
         filters["q"] = q
     team = args.get("team", "").strip()
     if team:
-        if team in {t.slug for t in teams}:
+        if db.session.scalar(select(Team.id).where(Team.slug == team)) is not None:
             filters["team"] = team
         else:
             notices.append(f"There is no team “{team}”, so services of every team are shown.")

@@ -8,12 +8,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from readiness import create_app
+from readiness.domain.charts import cycle_tenths
 from readiness.extensions import db
 from readiness.models import Service, utcnow
 from readiness.queries.lifecycle import handback_candidates
@@ -25,8 +27,9 @@ pytestmark = pytest.mark.slow  # left out of the quick run (README)
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
-ENDPOINTS = {"dashboard", "services", "services_filtered", "service_page", "review_page",
-             "gate", "bare", "ingest_1000_facts"}
+PAGES = {"dashboard", "services", "services_filtered", "service_page", "review_page",
+         "my_work"}
+ENDPOINTS = {*PAGES, "gate", "bare", "ingest_1000_facts"}
 NEWEST = ("SELECT f.service_id, f.name, f.value, f.observed_at FROM fact f JOIN "
           "(SELECT service_id, name, max(observed_at) AS at FROM fact GROUP BY service_id, name)"
           " m ON m.service_id = f.service_id AND m.name = f.name AND m.at = f.observed_at")
@@ -86,13 +89,33 @@ def test_generate_verify_and_run(tmp_path):
             "GROUP BY 1, 2"))
         kept = set(connection.execute("SELECT month, kind, events FROM event_month_count"))
         assert len(counted) >= 12 and kept == counted
-        counted = set(connection.execute(
-            "SELECT substr(approved_at, 1, 7), (CAST(strftime('%s', approved_at) AS INTEGER) "
-            "- CAST(strftime('%s', first_submitted_at) AS INTEGER)) / 8640, count(*) "
-            "FROM review WHERE state = 'approved' AND first_submitted_at IS NOT NULL "
-            "GROUP BY 1, 2"))
+        cycles = Counter(
+            (month, cycle_tenths(seconds)) for month, seconds in connection.execute(
+                "SELECT substr(approved_at, 1, 7), CAST(strftime('%s', approved_at) AS INTEGER)"
+                " - CAST(strftime('%s', first_submitted_at) AS INTEGER) FROM review "
+                "WHERE state = 'approved' AND first_submitted_at IS NOT NULL"))
+        counted = {(month, tenths, n) for (month, tenths), n in cycles.items()}
         kept = set(connection.execute("SELECT month, tenths, reviews FROM review_cycle_count"))
         assert len(counted) >= 12 and kept == counted
+
+    # Growth mode: the same pages on two sizes, with the ratio of their p95s.
+    larger = tmp_path / "larger.sqlite"
+    subprocess.run([sys.executable, str(BENCH / "generate.py"), "--scale", "0.02",
+                    "--database-url", f"sqlite:///{larger}", "--token-file",
+                    str(tmp_path / "token-2.txt")], check=True, cwd=ROOT, capture_output=True)
+    run = subprocess.run([sys.executable, str(BENCH / "run.py"), "--database-url", url,
+                          "--large-database-url", f"sqlite:///{larger}", "--requests", "5",
+                          "--warmup", "1", "--output", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    (growth_file,) = tmp_path.glob("*-sqlite-growth.json")
+    growth = json.loads(growth_file.read_text())
+    assert (growth["rows"]["small"]["service"], growth["rows"]["large"]["service"]) == (100, 200)
+    assert set(growth["results"]) == PAGES
+    for page, result in growth["results"].items():
+        assert result["p95_ratio"] == round(result["large"]["p95_ms"]
+                                            / result["small"]["p95_ms"], 3)
+        assert f"{page:<20}" in run.stdout
 
     # The worklists' moments (commands.worklists) hold after the generator: each list
     # equals what the service page decides for every service, one by one.

@@ -10,6 +10,8 @@ from readiness.commands.services import create_service, update_service
 from readiness.domain.inputs import InvalidInput
 from readiness.extensions import db
 from readiness.models import AuditEntry, Service
+from readiness.queries import services as service_list
+from readiness.web import services as services_web
 
 from ..factories import make_checklist_version, make_service, make_team, make_user
 
@@ -119,6 +121,40 @@ def test_thirty_services_make_two_pages_whose_links_keep_the_filters(client, log
     assert listed_slugs(second) == [f"svc-{n:02d}" for n in range(25, 30)]
     assert "Page 2 of 2" in page(second) and 'rel="next"' not in page(second)
     assert "30 services match" in page(second)
+
+
+def test_past_the_count_bound_the_list_says_plus_and_pages_on_without_a_last(
+        client, login, setting, monkeypatch):
+    monkeypatch.setattr(service_list, "LIST_COUNT_BOUND", 40)
+    for n in range(60):
+        make_service(slug=f"svc-{n:02d}", name=f"Svc {n:02d}", team=setting["search"])
+    login(setting["member"])
+    first = client.get("/services/?q=svc")
+    assert "40+ services match" in page(first) and "Page 1<" in page(first)
+    assert listed_slugs(first) == [f"svc-{n:02d}" for n in range(25)]
+    second = client.get("/services/?q=svc&page=2")  # counted to the end of this page
+    assert "50+ services match" in page(second) and 'rel="next"' in page(second)
+    third = client.get("/services/?q=svc&page=3")
+    assert listed_slugs(third) == [f"svc-{n:02d}" for n in range(50, 60)]
+    assert "60 services match" in page(third) and "Page 3 of 3" in page(third)
+    assert 'rel="next"' not in page(third)
+    beyond = client.get("/services/?q=svc&page=9")
+    assert "There is no page 9; showing the last page, 3." in page(beyond)
+    assert listed_slugs(beyond) == [f"svc-{n:02d}" for n in range(50, 60)]
+
+
+def test_with_more_teams_than_a_menu_holds_the_team_filter_takes_a_slug(
+        client, login, setting, monkeypatch):
+    login(setting["member"])
+    assert '<select id="team" name="team">' in page(client.get("/services/"))
+    monkeypatch.setattr(services_web, "TEAM_MENU_LIMIT", 1)
+    response = client.get("/services/?team=payments")
+    assert '<select id="team" name="team">' not in page(response)
+    assert 'name="team" value="payments"' in page(response)
+    assert listed_slugs(response) == ["ledger"]
+    assert listed_slugs(client.get("/services/?team=search")) == []
+    unknown = client.get("/services/?team=nobody")
+    assert "There is no team “nobody”" in page(unknown)
 
 
 @pytest.mark.parametrize(("query", "notice"), [

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 import yaml
+from sqlalchemy import update
 
 from readiness import commands
 from readiness.commands.facts import record_facts
@@ -158,3 +159,19 @@ def test_new_handback_criteria_change_the_candidates_at_once(app, tmp_path):
     found = support.handback_candidates(now)
     assert [c.service.slug for c in found.items] == [service.slug]
     assert [item["id"] for item, _ in found.items[0].failing] == ["pager-load"]
+
+
+def test_the_refresh_command_mends_moments_changed_behind_the_apps_back(app, runner):
+    assert not commands.sync_checklists(["checklists"]).errors
+    service = make_service(state="ops_managed")  # no facts: a candidate
+    db.session.commit()
+    now = utcnow()
+    assert [c.service.slug for c in support.handback_candidates(now).items] == [service.slug]
+    db.session.execute(update(Service).values(handback_failing_from=None))  # a hand edit
+    db.session.commit()
+    assert not support.handback_candidates(now)
+    result = runner.invoke(args=["worklists", "refresh"])
+    assert result.exit_code == 0 and "1 service(s) updated." in result.output
+    assert [c.service.slug for c in support.handback_candidates(now).items] == [service.slug]
+    again = runner.invoke(args=["worklists", "refresh"])
+    assert "0 service(s) updated." in again.output

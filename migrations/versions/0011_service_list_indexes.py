@@ -1,0 +1,34 @@
+"""the service list's indexes: name order, whole or by state, tier or team; teams by name
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-04 15:00:00
+"""
+from alembic import op
+
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+INDEXES = {
+    'ix_service_name': ['name', 'id'],
+    'ix_service_state_name': ['state', 'name', 'id'],
+    'ix_service_state_tier_name': ['state', 'tier', 'name', 'id'],
+    'ix_service_tier_name': ['tier', 'name', 'id'],
+    'ix_service_team_name': ['team_id', 'name', 'id'],
+}
+
+
+def upgrade():
+    # Not batch mode: on SQLite that would recreate `service` under 0008's triggers.
+    for name, columns in INDEXES.items():
+        op.create_index(name, 'service', columns, unique=False)
+    op.create_index('ix_team_name', 'team', ['name'], unique=False)
+
+
+def downgrade():
+    op.drop_index('ix_team_name', table_name='team')
+    for name in INDEXES:
+        op.drop_index(name, table_name='service')

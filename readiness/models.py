@@ -130,6 +130,8 @@ team_membership = Table(
     db.metadata,
     Column("team_id", ForeignKey("team.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    # A person's teams, without walking every team.
+    Index("ix_team_membership_user_id", "user_id"),
 )
 
 
@@ -293,6 +295,8 @@ class Review(db.Model):
         one_of("state", REVIEW_STATES),
         # A service's latest approval (gate, dashboard expiry list) ...
         Index("ix_review_service_state_approved", "service_id", "state", "approved_at"),
+        # A consultant's queue: submitted reviews, oldest first.
+        Index("ix_review_state_submitted", "state", "submitted_at", "id"),
         # ... and the review cycle chart, read from the index alone.
         Index("ix_review_state_approved_submitted", "state", "approved_at",
               "first_submitted_at"),

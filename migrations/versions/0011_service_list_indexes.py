@@ -1,4 +1,5 @@
-"""the service list's indexes: name order, whole or by state, tier or team; teams by name
+"""the service list's indexes: name order, whole or by state, tier or team; teams by
+name; submitted reviews oldest first (a consultant's queue); a person's teams
 
 Revision ID: 0011
 Revises: 0010
@@ -26,9 +27,15 @@ def upgrade():
     for name, columns in INDEXES.items():
         op.create_index(name, 'service', columns, unique=False)
     op.create_index('ix_team_name', 'team', ['name'], unique=False)
+    op.create_index('ix_review_state_submitted', 'review', ['state', 'submitted_at', 'id'],
+                    unique=False)
+    op.create_index('ix_team_membership_user_id', 'team_membership', ['user_id'],
+                    unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_team_membership_user_id', table_name='team_membership')
+    op.drop_index('ix_review_state_submitted', table_name='review')
     op.drop_index('ix_team_name', table_name='team')
     for name in INDEXES:
         op.drop_index(name, table_name='service')

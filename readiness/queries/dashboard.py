@@ -19,7 +19,8 @@ from ..models import (
     Team,
 )
 from . import lifecycle as support
-from .worklists import COUNT_BOUND, Worklist, count_upto
+from . import worklists
+from .worklists import Worklist, count_upto
 
 EXPIRY_WINDOW = lifecycle.EXPIRY_WINDOW
 MONTHS = 12
@@ -78,8 +79,8 @@ def expiring_launch_approvals(now, limit=None):
         return Worklist(found, len(found))
     counted = [count_upto(select(Service.id).where(in_range)) for in_range in ranges]
     total = sum(n for n, _ in counted)
-    capped = total > COUNT_BOUND or any(more for _, more in counted)
-    return Worklist(found[:limit], min(total, COUNT_BOUND), capped)
+    capped = total > worklists.COUNT_BOUND or any(more for _, more in counted)
+    return Worklist(found[:limit], min(total, worklists.COUNT_BOUND), capped)
 
 
 def reviews_waiting_by_stage():

@@ -48,3 +48,25 @@ def ready_for(transition, now, limit=None):
     return Worklist([Ready(row.slug, row.name, row.team, row.id, row.approved_at,
                            None if row.ready_until == lifecycle.FOREVER else row.ready_until)
                      for row in rows], total, capped)
+
+
+def team_reviews(team_ids, limit, options=()):
+    """([the first `limit` open reviews of the teams' services, drafts first, then
+    oldest], how many there are).
+
+    Found service by service (ix_review_service_state_approved): ordered or joined in
+    one statement, SQLite walks every open review of the organisation by state instead.
+    The teams' open reviews are read (their cost is the teams'), then the shown ones
+    loaded with `options`.
+    """
+    if not team_ids:
+        return [], 0
+    mine = select(Review.id, Review.state, Review.created_at).where(
+        Review.service_id.in_(select(Service.id).where(Service.team_id.in_(team_ids))),
+        Review.state.in_(("draft", "changes_requested")))
+    found = db.session.execute(mine).all()
+    first = sorted(found, key=lambda r: (r.state != "draft", r.created_at, r.id))
+    ids = [r.id for r in first[:limit]]
+    loaded = {r.id: r for r in db.session.scalars(
+        select(Review).where(Review.id.in_(ids)).options(*options))}
+    return [loaded[i] for i in ids], len(found)

@@ -27,9 +27,10 @@ class Worklist:
         return self.total > 0
 
 
-def count_upto(query, bound=COUNT_BOUND):
-    """(how many rows `query` has, up to `bound`; True when it has more). With `bound`
-    None, all of them are counted."""
+def count_upto(query, bound=...):
+    """(how many rows `query` has, up to `bound` (COUNT_BOUND when not given); True when
+    it has more). With `bound` None, all of them are counted."""
+    bound = COUNT_BOUND if bound is ... else bound
     # Only a constant per row: the database counts index entries without reading rows.
     query = query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None)
     limited = query if bound is None else query.limit(bound + 1)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -381,15 +381,7 @@ def my_work():
     # Many-to-one loads joined, lists bounded: a fixed number of statements at any size.
     shown = (joinedload(Review.service).joinedload(Service.team),
              joinedload(Review.checklist_version))
-    team_reviews, team_total = [], 0
-    if team_ids:
-        mine = (select(Review).join(Review.service)
-                .where(Service.team_id.in_(team_ids),
-                       Review.state.in_(("draft", "changes_requested"))))
-        team_total = db.session.scalar(select(func.count()).select_from(mine.subquery()))
-        team_reviews = db.session.scalars(
-            mine.options(*shown).order_by(Review.state.desc(), Review.created_at)
-            .limit(MY_WORK_LIMIT)).all()
+    team_reviews, team_total = work.team_reviews(team_ids, MY_WORK_LIMIT, shown)
     waiting, waiting_total = [], 0
     if user.is_consultant:
         submitted = select(Review).where(Review.state == "submitted")

@@ -21,6 +21,8 @@ from readiness.models import (
     team_membership,
     utcnow,
 )
+from readiness.queries import services as service_list
+from readiness.queries import worklists
 
 from ..conftest import postgres_url, reset_postgres
 from ..factories import SMALL_CHECKLIST, make_checklist_version, make_user
@@ -43,7 +45,8 @@ def build(services):
     make_checklist_version("handoff-readiness", stage="handoff",
                            content=dict(SMALL_CHECKLIST, title="Handoff"))
     make_checklist_version("handback-criteria", stage="handback", content=HANDBACK)
-    teams = [Team(slug=f"team-{n}", name=f"Team {n}") for n in range(10)]
+    # Teams of 40 services or fewer, so a team's pages show as much at every size.
+    teams = [Team(slug=f"team-{n}", name=f"Team {n}") for n in range(max(10, services // 40))]
     db.session.add_all(teams)
     db.session.flush()
     people = [User(email=f"p{n}@example.com", name=f"Person {n}", password_hash="x")
@@ -52,7 +55,7 @@ def build(services):
     db.session.flush()
     db.session.execute(team_membership.insert(), [
         {"team_id": teams[n % 10].id, "user_id": people[n].id} for n in range(20)])
-    rows = [Service(slug=f"svc-{n}", name=f"Service {n}", team_id=teams[n % 10].id,
+    rows = [Service(slug=f"svc-{n}", name=f"Service {n}", team_id=teams[n % len(teams)].id,
                     tier=1 + n % 3, state=STATES[n % 4]) for n in range(services)]
     db.session.add_all(rows)
     db.session.flush()
@@ -62,7 +65,8 @@ def build(services):
         review = Review(service_id=service.id, checklist_version_id=launch.id, state=state,
                         created_by_id=people[n % 20].id,
                         submitted_at=now if state != "draft" else None,
-                        first_submitted_at=now if state != "draft" else None,
+                        first_submitted_at=(now - timedelta(days=n % 400 + n % 7)
+                                            if state != "draft" else None),
                         approved_at=now - timedelta(days=n % 400) if state == "approved"
                         else None)
         review.answers = [Answer(item_id="pager-load", status="met", evidence="ok",
@@ -108,12 +112,41 @@ def counting():
         event.remove(db.engine, "before_cursor_execute", count)
 
 
-def statement_counts(make_app, services, uri):
+@contextmanager
+def counting_work():
+    """[statements, work]: the statements run, and (SQLite) the virtual machine's
+    instructions in tens, SQLite's own measure of the rows it reads and writes."""
+    found = [[], 0]
+
+    def tick():
+        found[1] += 1
+        return 0  # go on
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        found[0].append(statement)
+        raw = conn.connection.dbapi_connection
+        if hasattr(raw, "set_progress_handler"):
+            raw.set_progress_handler(tick, 10)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield found
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+        with db.engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            if hasattr(raw, "set_progress_handler"):
+                raw.set_progress_handler(None, 0)
+
+
+def statement_counts(make_app, services, uri, work=None):
+    """{url: statements} of every page and API call on an organisation of `services`;
+    with `work` (a dict), also {url: tens of SQLite instructions} into it."""
     app = make_app(SQLALCHEMY_DATABASE_URI=uri)
     with app.app_context():
         build(services)
         user = make_user(email="all@example.com", roles=("consultant", "ops_lead", "admin"))
-        user.teams = db.session.scalars(select(Team)).all()
+        user.teams = db.session.scalars(select(Team).limit(2)).all()
         _, token = create_token(user, name="t", actor=user)
         db.session.commit()
         client = app.test_client()
@@ -123,10 +156,14 @@ def statement_counts(make_app, services, uri):
         for url in PAGES + API:
             headers = {"Authorization": f"Bearer {token}"} if url.startswith("/api/") else {}
             client.get(url, headers=headers)  # warm: the token's last use is written once
-            with counting() as statements:
+            with counting_work() as (statements, _):
                 response = client.get(url, headers=headers)
             assert response.status_code in (200, 409), (url, response.status_code)
             counts[url] = len(statements)
+            if work is not None:
+                with counting_work() as found:
+                    client.get(url, headers=headers)
+                work[url] = found[1]
         db.session.remove()
         db.engine.dispose()
     return counts
@@ -163,3 +200,28 @@ def test_every_page_takes_the_same_number_of_statements(make_app, tmp_path):
     many = statement_counts(make_app, 2000, fresh_database(tmp_path, "many.sqlite"))
     assert many == few
     assert set(few) == set(PAGES + API)
+
+
+# The pages whose cost must follow what they show, not the organisation (issue 12): the
+# whole lists (/handback-candidates, /expiring-approvals, /api/v1/services) show every
+# entry, so their work grows with what they show.
+FLAT = ["/", "/services/", "/services/?page=2", "/services/?state=ops_managed&tier=1",
+        "/services/svc-2", "/reviews/3", "/my-work", "/api/v1/services/svc-2/gate"]
+
+
+def test_the_pages_do_the_same_work_with_10_times_the_services(make_app, tmp_path,
+                                                               monkeypatch):
+    """SQLite's instructions per page at 400 and at 4,000 services: within 1.3x. The
+    lists count up to a bound (500 and 1,000 in the app); here a small one, so both
+    organisations pass it and the count costs the same in both, and both fill the pages
+    they show. Every page built later belongs in FLAT (bench/README.md)."""
+    if postgres_url():
+        pytest.skip("SQLite's instruction counter; PostgreSQL runs the statement counts")
+    monkeypatch.setattr(worklists, "COUNT_BOUND", 10)
+    monkeypatch.setattr(service_list, "LIST_COUNT_BOUND", 30)
+    few, many = {}, {}
+    statement_counts(make_app, 400, fresh_database(tmp_path, "few.sqlite"), few)
+    statement_counts(make_app, 4000, fresh_database(tmp_path, "many.sqlite"), many)
+    grown = {url: round(many[url] / max(few[url], 1), 2) for url in FLAT}
+    assert all(ratio <= 1.3 for ratio in grown.values()), sorted(grown.items())
+    assert min(few[url] for url in FLAT) > 0  # the counter counted

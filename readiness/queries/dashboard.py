@@ -45,9 +45,10 @@ class Expiring:
     days_left: int = 0  # whole days until it expires; negative once it has
 
 
-def expiring_launch_approvals(now, limit=None):
+def expiring_launch_approvals(now, limit=None, offset=0):
     """Live services whose latest launch approval expires within 30 days or already has,
-    soonest first: the first `limit` of them (all when None) and how many there are.
+    soonest first: `limit` of them (all when None) after the first `offset`, and how
+    many there are.
 
     Each service carries its latest launch approval (readiness.summaries), so the list is
     a range of ix_service_launch_expiry per live state and valid_for_days: its cost
@@ -68,7 +69,8 @@ def expiring_launch_approvals(now, limit=None):
                         Service.launch_approved_at, Service.launch_valid_days, Team.name)
                  .join(Service.team).where(in_range)
                  .order_by(Service.launch_approved_at, Service.id))
-        rows += db.session.execute(query if limit is None else query.limit(limit)).all()
+        rows += db.session.execute(
+            query if limit is None else query.limit(offset + limit)).all()
     found = []
     for slug, name, review_id, approved_at, days, team in rows:
         expires_at = approved_at + timedelta(days=days)
@@ -76,11 +78,12 @@ def expiring_launch_approvals(now, limit=None):
                               math.floor((expires_at - now) / timedelta(days=1))))
     found.sort(key=lambda e: (e.expires_at, e.slug))
     if limit is None:
-        return Worklist(found, len(found))
-    counted = [count_upto(select(Service.id).where(in_range)) for in_range in ranges]
+        return Worklist(found[offset:], len(found))
+    bound = max(worklists.COUNT_BOUND, offset + limit)
+    counted = [count_upto(select(Service.id).where(in_range), bound) for in_range in ranges]
     total = sum(n for n, _ in counted)
-    capped = total > worklists.COUNT_BOUND or any(more for _, more in counted)
-    return Worklist(found[:limit], min(total, worklists.COUNT_BOUND), capped)
+    capped = total > bound or any(more for _, more in counted)
+    return Worklist(found[offset:offset + limit], min(total, bound), capped)
 
 
 def reviews_waiting_by_stage():

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, select
 from ..domain import checklists, lifecycle
 from ..extensions import db
 from ..models import ChecklistVersion, ManagementEvent, Review, Service, utcnow
+from . import worklists
 from .checklists import current_versions
 from .facts import latest_facts, latest_values
 from .worklists import Worklist, count_upto
@@ -114,9 +115,10 @@ class Candidate:
     failing: list
 
 
-def handback_candidates(now=None, limit=None):
+def handback_candidates(now=None, limit=None, offset=0):
     """Ops-managed services failing a required check of a current handback checklist, as
-    a Worklist: the first `limit` (all when None), longest failing first, then by name.
+    a Worklist: `limit` of them (all when None) after the first `offset`, longest failing
+    first, then by name.
 
     Each ops-managed service keeps the moment from which it fails
     (commands.worklists, decided by domain.checklists.failing_from), so the list is a
@@ -127,9 +129,11 @@ def handback_candidates(now=None, limit=None):
     failing = (select(Service)
                .where(Service.state == "ops_managed", Service.handback_failing_from <= now)
                .order_by(Service.handback_failing_from, Service.name, Service.id))
-    services = db.session.scalars(failing if limit is None else failing.limit(limit)).all()
-    total, capped = ((len(services), False) if limit is None or len(services) < limit
-                     else count_upto(failing))
+    services = db.session.scalars(
+        failing.offset(offset) if limit is None else failing.offset(offset).limit(limit)).all()
+    reached_end = limit is None or 0 < len(services) < limit or (offset == 0 and not services)
+    total, capped = ((offset + len(services), False) if reached_end
+                     else count_upto(failing, max(worklists.COUNT_BOUND, offset + (limit or 0))))
     versions = current_versions(("handback",))
     facts = latest_facts([s.id for s in services])
     return Worklist([Candidate(service, failing_handback_items(facts.get(service.id, {}), now,

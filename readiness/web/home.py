@@ -1,11 +1,12 @@
 """The dashboard: the home page after sign-in."""
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from ..models import utcnow
 from ..queries import dashboard
 from ..queries import lifecycle as support
+from .paging import parse_page
 
 bp = Blueprint("home", __name__)
 
@@ -26,12 +27,23 @@ def favicon():
     return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
+LIST_PAGE = 100  # entries on a page of a whole worklist
+
+
+def _worklist_page(kind, title, find, hint, empty):
+    notices = []
+    page = parse_page(request.args.get("page"), notices)
+    found = find(utcnow(), LIST_PAGE, (page - 1) * LIST_PAGE)
+    return render_template(
+        "home/list.html", kind=kind, title=title, items=found, page=page, notices=notices,
+        has_next=found.capped or page * LIST_PAGE < found.total, hint=hint, empty=empty)
+
+
 @bp.get("/handback-candidates")
 @login_required
 def handback_candidates():
-    return render_template(
-        "home/list.html", kind="candidates", title="Handback candidates",
-        items=support.handback_candidates(utcnow()).items,
+    return _worklist_page(
+        "candidates", "Handback candidates", support.handback_candidates,
         hint="Ops-managed services failing a required handback criterion. Only a person "
              "decides a handback.",
         empty="None: every Ops-managed service meets the handback criteria.")
@@ -40,9 +52,9 @@ def handback_candidates():
 @bp.get("/expiring-approvals")
 @login_required
 def expiring_approvals():
-    return render_template(
-        "home/list.html", kind="expiring", title="Launch approvals expiring within 30 days",
-        items=dashboard.expiring_launch_approvals(utcnow()).items,
+    return _worklist_page(
+        "expiring", "Launch approvals expiring within 30 days",
+        dashboard.expiring_launch_approvals,
         hint="Live services whose latest launch approval expires within 30 days or already "
              "has: they need a launch re-review.",
         empty="No launch approval expires in the next 30 days.")

@@ -23,6 +23,7 @@ from ..queries.timeline import DEFAULT_FILTER, FILTERS, fact_trends, service_tim
 from . import carry
 from .errors import found, require
 from .lifecycle import support_panel
+from .paging import parse_page
 
 bp = Blueprint("services", __name__, url_prefix="/services")
 
@@ -171,15 +172,6 @@ def parse_filters(args):
         else:
             notices.append(f"“{tier}” is not a tier (1, 2 or 3), so every tier is shown.")
     return filters, notices
-
-
-def parse_page(raw, notices):
-    if raw is None or raw == "":
-        return 1
-    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 1_000_000:
-        return int(raw)
-    notices.append(f"“{raw}” is not a page number, so the first page is shown.")
-    return 1
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -209,14 +209,13 @@ FLAT = ["/", "/services/", "/services/?page=2", "/services/?state=ops_managed&ti
         "/services/svc-2", "/reviews/3", "/my-work", "/api/v1/services/svc-2/gate"]
 
 
+@pytest.mark.sqlite_only  # SQLite's instruction counter; PostgreSQL runs the counts above
 def test_the_pages_do_the_same_work_with_10_times_the_services(make_app, tmp_path,
                                                                monkeypatch):
     """SQLite's instructions per page at 400 and at 4,000 services: within 1.3x. The
     lists count up to a bound (500 and 1,000 in the app); here a small one, so both
     organisations pass it and the count costs the same in both, and both fill the pages
     they show. Every page built later belongs in FLAT (bench/README.md)."""
-    if postgres_url():
-        pytest.skip("SQLite's instruction counter; PostgreSQL runs the statement counts")
     monkeypatch.setattr(worklists, "COUNT_BOUND", 10)
     monkeypatch.setattr(service_list, "LIST_COUNT_BOUND", 30)
     few, many = {}, {}

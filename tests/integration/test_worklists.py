@@ -5,6 +5,7 @@ each service, one by one."""
 
 import contextlib
 import random
+import re
 import shutil
 from dataclasses import replace
 from datetime import timedelta
@@ -175,3 +176,32 @@ def test_the_refresh_command_mends_moments_changed_behind_the_apps_back(app, run
     assert [c.service.slug for c in support.handback_candidates(now).items] == [service.slug]
     again = runner.invoke(args=["worklists", "refresh"])
     assert "0 service(s) updated." in again.output
+
+
+def test_the_whole_lists_come_in_pages(app, client, monkeypatch):
+    from readiness.web import home
+
+    assert not commands.sync_checklists(["checklists"]).errors
+    for n in range(5):  # no facts: each a candidate
+        make_service(slug=f"ops-{n}", name=f"Ops {n}", state="ops_managed")
+    make_user(email="lead@example.com", roles=("ops_lead",))
+    db.session.commit()
+    monkeypatch.setattr(home, "LIST_PAGE", 2)
+    assert client.post("/login", data={"email": "lead@example.com",
+                                       "password": "correct horse"}).status_code == 302
+
+    def shown(page):
+        text = client.get(f"/handback-candidates?page={page}").get_data(as_text=True)
+        return re.findall(r'href="/services/(ops-\d)"', text), text
+
+    pages = [shown(page) for page in (1, 2, 3)]
+    assert [slugs for slugs, _ in pages] == [["ops-0", "ops-1"], ["ops-2", "ops-3"], ["ops-4"]]
+    assert all('<span class="count">5</span>' in text for _, text in pages)
+    assert 'rel="next"' in pages[1][1] and 'rel="next"' not in pages[2][1]
+    slugs, beyond = shown(9)
+    assert slugs == [] and "No more entries." in beyond
+    assert '<span class="count">5</span>' in beyond
+    assert "is not a page number" in client.get("/handback-candidates?page=x").get_data(
+        as_text=True)
+    expiring = client.get("/expiring-approvals?page=2")
+    assert expiring.status_code == 200 and "No more entries." in expiring.get_data(as_text=True)

@@ -131,7 +131,8 @@ def handback_candidates(now=None, limit=None, offset=0):
                .order_by(Service.handback_failing_from, Service.name, Service.id))
     services = db.session.scalars(
         failing.offset(offset) if limit is None else failing.offset(offset).limit(limit)).all()
-    reached_end = limit is None or 0 < len(services) < limit or (offset == 0 and not services)
+    # The end was reached within this page: the count is known without counting.
+    reached_end = limit is None or (len(services) < limit and (services or offset == 0))
     total, capped = ((offset + len(services), False) if reached_end
                      else count_upto(failing, max(worklists.COUNT_BOUND, offset + (limit or 0))))
     versions = current_versions(("handback",))

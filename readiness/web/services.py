@@ -10,7 +10,7 @@ from wtforms.validators import InputRequired, ValidationError
 
 from ..commands import services as service_ops
 from ..domain import charts, permissions
-from ..domain.inputs import InvalidInput
+from ..domain.inputs import InvalidInput, is_http_link
 from ..domain.lifecycle import NEXT_REVIEW_STAGE, STATE_LABELS
 from ..domain.reviews import REVIEWED_STAGES
 from ..extensions import db
@@ -267,7 +267,7 @@ def show(slug):
     can_start = permissions.can_start_review(current_user, service)
     shown = request.args.get("timeline", DEFAULT_FILTER)
     shown = shown if shown in FILTERS else DEFAULT_FILTER
-    links = [(title, url, service_ops.is_http_link(url))
+    links = [(title, url, is_http_link(url))
              for field, title in LINK_TITLES.items() if (url := getattr(service, field))]
     return render_template("services/show.html", service=service,
                            reviews=sorted(service.reviews, key=lambda r: r.created_at,

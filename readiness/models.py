@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -221,6 +222,10 @@ class Service(db.Model):
     # service's launch or handoff may be made on its approval.
     handback_failing_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ready_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # From the service catalog (readiness.commands.catalog): whether an import brought
+    # it, and its lifecycle there (`production`, `experimental` …). Never its state here.
+    from_catalog: Mapped[bool] = mapped_column(server_default=false())
+    catalog_lifecycle: Mapped[str | None] = mapped_column(String(40))
 
     team: Mapped[Team] = relationship(back_populates="services")
     reviews: Mapped[list["Review"]] = relationship(back_populates="service")

@@ -28,6 +28,9 @@ def register_commands(app):
     app.cli.add_command(tokens_group)
     app.cli.add_command(facts_group)
     app.cli.add_command(worklists_group)
+    from .catalog import catalog_group
+
+    app.cli.add_command(catalog_group)
     from .demo import demo_command
 
     app.cli.add_command(demo_command)

@@ -26,8 +26,8 @@ def hash_password(password):
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def create_team(*, slug, name, actor=None):
-    """Add a team.
+def create_team(*, slug, name, actor=None, source=None):
+    """Add a team (`source` names where it came from in its audit entry, e.g. "catalog").
 
     :raise InvalidInput: for a bad or taken slug, or an empty name.
     """
@@ -40,7 +40,8 @@ def create_team(*, slug, name, actor=None):
         raise InvalidInput(f"a team '{slug}' already exists", "slug")
     team = Team(slug=slug, name=name)
     db.session.add(team)
-    record(AuditAction.TEAM_CREATE, actor=actor, subject=team, slug=slug, name=name)
+    record(AuditAction.TEAM_CREATE, actor=actor, subject=team, slug=slug, name=name,
+           **({"source": source} if source else {}))
     return team
 
 

@@ -1,0 +1,69 @@
+"""`flask catalog import`: the service catalog's teams and services, from descriptor
+files (docs/catalog.md)."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from ..commands.catalog import import_catalog
+from ..domain.catalog import Catalog, discover
+from ..extensions import db
+
+catalog_group = AppGroup("catalog", help="The service catalog (Backstage).")
+PROGRESS_FROM = 500  # components: fewer import before a bar would draw
+
+
+@catalog_group.command("import")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@click.option("--create-teams", is_flag=True,
+              help="Add a team for an owner that is neither a group of the catalog nor a "
+                   "team here (else that is an error).")
+def import_command(sources, dry_run, create_teams):
+    """Bring the catalog's groups in as teams and its components of type service or
+    website in as services.
+
+    SOURCES are Backstage descriptor files (several YAML documents a file) or folders
+    of them (*.yaml, *.yml). All or nothing: with any error (printed as `file:line:
+    message`, every one of them) nothing is stored and the exit status is 1. Importing
+    an unchanged catalog again changes nothing; each change is audited. Management
+    states are never changed and no service is deleted: those an import brought before
+    and no longer finds are listed as missing.
+    """
+    catalog = Catalog()
+    for source in sources:
+        if not Path(source).exists():
+            click.echo(f"{source}: no such file or folder", err=True)
+            sys.exit(1)
+    for path in discover(sources):
+        catalog.read_file(path)
+    if sys.stdout.isatty() and len(catalog.components) >= PROGRESS_FROM:
+        with click.progressbar(length=len(catalog.components), label="Importing") as bar:
+            result = import_catalog(catalog, create_teams=create_teams, progress=bar.update)
+    else:
+        result = import_catalog(catalog, create_teams=create_teams)
+    if result.errors:
+        db.session.rollback()
+        for error in result.errors:
+            click.echo(str(error), err=True)
+        click.echo(f"{len(result.errors)} error(s): nothing was imported.", err=True)
+        sys.exit(1)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    verb = "Would add" if dry_run else "Added"
+    for label, slugs in (("new", result.added), ("changed", result.updated)):
+        if dry_run and slugs:
+            click.echo(f"{label}: {', '.join(slugs)}")
+    if result.missing:
+        click.echo(f"no longer in the catalog (kept): {', '.join(result.missing)}")
+    click.echo(f"{verb} {len(result.added)}, {'would update' if dry_run else 'updated'} "
+               f"{len(result.updated)}, unchanged {result.unchanged}, skipped "
+               f"{result.skipped}, missing {len(result.missing)}; teams: "
+               f"{len(result.teams_added)} {'to add' if dry_run else 'added'}, "
+               f"{len(result.teams_updated)} {'to update' if dry_run else 'updated'}."
+               + (" Dry run: nothing was changed." if dry_run else ""))
+

@@ -1,0 +1,131 @@
+"""Use case for the service catalog: bring its groups and components in as teams and
+services (domain.catalog maps them; docs/catalog.md).
+
+All or nothing: with any error nothing is written. Idempotent: what is already as the
+catalog says is left alone and audited nowhere; each change is one `service:update`
+(or `team:update`) entry with `"source": "catalog"`. An import never changes a
+management state and never deletes: services it brought before and no longer finds
+are reported as missing.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..audit import AuditAction, record
+from ..domain.catalog import Catalog, CatalogError
+from ..extensions import db
+from ..models import Service, Team
+from .accounts import create_team
+
+SOURCE = "catalog"
+# The service fields an import keeps as the catalog says.
+FIELDS = ("name", "tier", "description", "repo_url", "runbook_url", "dashboard_url")
+CHUNK = 500  # slugs per IN list
+
+
+@dataclass
+class ImportResult:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: int = 0
+    missing: list[str] = field(default_factory=list)
+    teams_added: list[str] = field(default_factory=list)
+    teams_updated: list[str] = field(default_factory=list)
+    errors: list[CatalogError] = field(default_factory=list)
+
+
+def import_catalog(catalog: Catalog, *, actor=None, create_teams=False, progress=None):
+    """Write `catalog` (read by domain.catalog) as teams and services; the caller commits,
+    or rolls back for a dry run. `progress(n)` is called as components are done.
+
+    Returns an ImportResult; when its `errors` are not empty nothing was written.
+    """
+    result = ImportResult(skipped=catalog.skipped, errors=sorted(catalog.errors))
+    teams = {team.slug: team for team in db.session.scalars(
+        select(Team).where(Team.slug.in_(
+            {*catalog.groups, *(c.owner for c in catalog.components.values())})))}
+    unknown = {}
+    for component in catalog.components.values():
+        if component.owner not in teams and component.owner not in catalog.groups:
+            if create_teams:
+                unknown.setdefault(component.owner, component)
+            else:
+                result.errors.append(CatalogError(
+                    component.source, component.line,
+                    f"owner '{component.owner}' is neither a group of the catalog nor a "
+                    "team here (--create-teams adds it)"))
+    if result.errors:
+        result.errors.sort()
+        return result
+
+    for group in catalog.groups.values():
+        team = teams.get(group.slug)
+        if team is None:
+            teams[group.slug] = create_team(slug=group.slug, name=group.name, actor=actor,
+                                            source=SOURCE)
+            result.teams_added.append(group.slug)
+        elif team.name != group.name:
+            record(AuditAction.TEAM_UPDATE, actor=actor, subject=team, source=SOURCE,
+                   name={"old": team.name, "new": group.name})
+            team.name = group.name
+            result.teams_updated.append(group.slug)
+    for slug in unknown:  # owners named only by a component: the slug is all we know
+        teams[slug] = create_team(slug=slug, name=slug, actor=actor, source=SOURCE)
+        result.teams_added.append(slug)
+
+    components = list(catalog.components.values())
+    for start in range(0, len(components), CHUNK):
+        chunk = components[start:start + CHUNK]
+        existing = {service.slug: service for service in db.session.scalars(
+            select(Service).where(Service.slug.in_([c.slug for c in chunk])))}
+        for component in chunk:
+            service = existing.get(component.slug)
+            if service is None:
+                _add(component, teams[component.owner], actor)
+                result.added.append(component.slug)
+            elif _update(service, component, teams[component.owner], actor):
+                result.updated.append(component.slug)
+            else:
+                result.unchanged += 1
+        if progress:
+            progress(len(chunk))
+    result.missing = sorted(set(db.session.scalars(
+        select(Service.slug).where(Service.from_catalog, Service.state != "retired")))
+        - set(catalog.components))
+    return result
+
+
+def _values(component):
+    return {name: getattr(component, name) for name in FIELDS}
+
+
+def _add(component, team, actor):
+    values = _values(component)
+    service = Service(slug=component.slug, team=team, from_catalog=True,
+                      catalog_lifecycle=component.lifecycle, **values)
+    db.session.add(service)
+    record(AuditAction.SERVICE_CREATE, actor=actor, subject=service, source=SOURCE,
+           slug=component.slug, team=team.slug, lifecycle=component.lifecycle, **values)
+
+
+def _update(service, component, team, actor):
+    """Make `service` what `component` says; True when something changed (audited)."""
+    changes = {name: {"old": getattr(service, name), "new": new}
+               for name, new in _values(component).items() if getattr(service, name) != new}
+    if service.team_id != team.id:
+        changes["team"] = {"old": service.team.slug, "new": team.slug}
+    if service.catalog_lifecycle != component.lifecycle:
+        changes["lifecycle"] = {"old": service.catalog_lifecycle, "new": component.lifecycle}
+    if not service.from_catalog:
+        changes["from_catalog"] = {"old": False, "new": True}
+    if not changes:
+        return False
+    for name in FIELDS:
+        setattr(service, name, getattr(component, name))
+    service.team, service.catalog_lifecycle = team, component.lifecycle
+    service.from_catalog = True
+    record(AuditAction.SERVICE_UPDATE, actor=actor, subject=service, source=SOURCE,
+           **changes)
+    return True

@@ -1,0 +1,198 @@
+"""`flask catalog import` from descriptor files, through the CLI runner: the mapping of
+docs/catalog.md, all or nothing, idempotent, audited, never deleting."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from readiness.extensions import db
+from readiness.models import AuditEntry, Service, Team
+
+from ..factories import make_service, make_team
+
+CATALOG = Path(__file__).resolve().parents[1] / "data" / "catalog"
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    """A copy of the descriptor files, to change in a test."""
+    return Path(shutil.copytree(CATALOG, tmp_path / "catalog"))
+
+
+def entries():
+    return db.session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+def services():
+    return {s.slug: s for s in db.session.scalars(select(Service))}
+
+
+def test_a_folder_of_descriptors_becomes_teams_and_services(app, runner, catalog):
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert result.exit_code == 0, result.output
+    assert ("Added 3, updated 0, unchanged 0, skipped 3, missing 0; teams: 2 added, "
+            "0 updated.") in result.output
+    teams = {t.slug: t.name for t in db.session.scalars(select(Team))}
+    assert teams == {"payments": "Payments Team", "search": "Search"}
+    found = services()
+    assert set(found) == {"checkout", "ledger-core", "search-web"}
+    checkout = found["checkout"]
+    assert (checkout.name, checkout.team.slug, checkout.tier, checkout.state,
+            checkout.catalog_lifecycle, checkout.from_catalog) == (
+        "Checkout", "payments", 1, "development", "production", True)
+    assert checkout.description == "Takes **payments** at the till."
+    assert (checkout.repo_url, checkout.runbook_url, checkout.dashboard_url) == (
+        "https://github.com/acme/checkout", "https://runbooks.example.com/checkout",
+        "https://grafana.example.com/d/checkout")
+    ledger = found["ledger-core"]
+    assert (ledger.name, ledger.tier, ledger.repo_url, ledger.runbook_url) == (
+        "ledger_core", 2, "https://git.example.com/payments/ledger", None)
+    web = found["search-web"]
+    assert (web.name, web.team.slug, web.tier, web.catalog_lifecycle) == (
+        "Search website", "search", 3, "experimental")
+    created = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action.in_(("service:create", "team:create")))).all()
+    assert len(created) == 5 and all(e.changes["source"] == "catalog" for e in created)
+
+
+def test_importing_the_same_catalog_again_changes_nothing(app, runner, catalog):
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    before = entries()
+    again = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert again.exit_code == 0, again.output
+    assert "Added 0, updated 0, unchanged 3, skipped 3, missing 0" in again.output
+    assert entries() == before
+
+
+def test_a_changed_title_owner_tier_or_link_is_updated_and_audited(app, runner, catalog):
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    path = catalog / "payments" / "catalog-info.yaml"
+    text = path.read_text()
+    text = text.replace("title: Checkout", "title: Checkout v2").replace(
+        'readiness/tier: "1"', 'readiness/tier: "2"').replace(
+        "owner: group:default/payments\n  system", "owner: group:default/search\n  system")
+    path.write_text(text.replace("https://runbooks.example.com/checkout",
+                                 "https://wiki.example.com/checkout-runbook"))
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert "Added 0, updated 1, unchanged 2" in result.output, result.output
+    checkout = services()["checkout"]
+    assert (checkout.name, checkout.tier, checkout.team.slug, checkout.runbook_url) == (
+        "Checkout v2", 2, "search", "https://wiki.example.com/checkout-runbook")
+    (update,) = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "service:update")).all()
+    assert update.changes == {
+        "source": "catalog", "name": {"old": "Checkout", "new": "Checkout v2"},
+        "tier": {"old": 1, "new": 2}, "team": {"old": "payments", "new": "search"},
+        "runbook_url": {"old": "https://runbooks.example.com/checkout",
+                        "new": "https://wiki.example.com/checkout-runbook"}}
+
+
+def test_one_bad_entity_stores_nothing_and_names_its_line(app, runner, catalog):
+    bad = catalog / "payments" / "bad.yaml"
+    bad.write_text("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n"
+                   "  name: Bad Name!\nspec:\n  type: service\n  owner: payments\n")
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert result.exit_code == 1
+    assert f"{bad}:4: metadata.name: 'bad name!' is not a slug" in result.output
+    assert "nothing was imported" in result.output
+    assert services() == {} and entries() == 0
+    assert db.session.scalar(select(func.count()).select_from(Team)) == 0
+
+
+@pytest.mark.parametrize(("document", "line", "message"), [
+    ("kind: Component\nmetadata:\n  name: a\nspec:\n  type: service\n", 4,
+     "spec.owner is missing"),
+    ("kind: Component\nmetadata:\n  name: a\n  annotations:\n    readiness/tier: high\n"
+     "spec:\n  type: service\n  owner: payments\n", 5, "the tier is 1 (most critical), 2 or 3"),
+    ("kind: Component\nmetadata:\n  name: a\n  links:\n    - url: ftp://x.example.com\n"
+     "      type: runbook\nspec:\n  type: service\n  owner: payments\n", 5,
+     "the runbook link must be a full http:// or https:// address"),
+    ("kind: Component\nmetadata:\n  name: a\nspec:\n  type: service\n  owner: user:jane\n", 6,
+     "spec.owner 'user:jane' is not a group"),
+    ("kind: Component\nmetadata:\n  name: a\n  name: b\nspec:\n  type: service\n", 4,
+     "duplicate key 'name' (first at line 3)"),
+    ("kind: Component\nmetadata: [a, b\n", 2, "YAML syntax error"),
+    ("kind: Component\nmetadata:\n  name: 7\nspec:\n  type: service\n", 3,
+     "metadata.name must be text, not a number"),
+    ("kind: Component\nmetadata:\n  name: nobody-owns\nspec:\n  type: service\n"
+     "  owner: group:default/nobody\n", 3, "owner 'nobody' is neither a group of the catalog"),
+    ("kind: Component\nmetadata:\n  name: Ledger.Core\nspec:\n  type: service\n"
+     "  owner: payments\n", 3, "a second component named 'ledger-core' after mapping"),
+    ("kind: Component\nmetadata:\n  name: a\n  tags: &t [x]\n  labels: *t\n", 5,
+     "YAML aliases (*name) are not supported"),
+])
+def test_each_mistake_is_a_clear_line(app, runner, catalog, document, line, message):
+    bad = catalog / "bad.yaml"
+    bad.write_text(document)
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert result.exit_code == 1
+    assert f"{bad}:{line}" in result.output and message in result.output, result.output
+    assert services() == {}
+
+
+def test_every_error_of_a_run_is_reported(app, runner, catalog):
+    (catalog / "one.yaml").write_text("kind: Component\nmetadata:\n  name: a b\nspec:\n"
+                                      "  type: service\n  owner: payments\n")
+    (catalog / "two.yaml").write_text("kind: Group\nmetadata:\n  name: c d\n")
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert result.exit_code == 1 and "2 error(s)" in result.output
+    assert "one.yaml:3:" in result.output and "two.yaml:3:" in result.output
+
+
+def test_an_unknown_owner_becomes_a_team_when_asked(app, runner, catalog):
+    (catalog / "groups.yaml").unlink()
+    refused = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert refused.exit_code == 1 and "--create-teams adds it" in refused.output
+    result = runner.invoke(args=["catalog", "import", "--create-teams", str(catalog)])
+    assert result.exit_code == 0, result.output
+    assert "teams: 2 added" in result.output
+    assert {t.slug for t in db.session.scalars(select(Team))} == {"payments", "search"}
+
+
+def test_existing_teams_own_services_and_a_hand_made_service_is_taken_over(app, runner,
+                                                                           catalog):
+    payments = make_team(slug="payments", name="Payments Team")
+    make_service(slug="checkout", name="Checkout", team=payments, tier=1)
+    db.session.commit()
+    (catalog / "groups.yaml").unlink()
+    (catalog / "search").joinpath("catalog-info.yaml").unlink()
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert result.exit_code == 0, result.output
+    assert "Added 1, updated 1, unchanged 0" in result.output
+    checkout = services()["checkout"]
+    assert checkout.from_catalog and checkout.repo_url == "https://github.com/acme/checkout"
+
+
+def test_a_dry_run_says_what_would_change_and_changes_nothing(app, runner, catalog):
+    result = runner.invoke(args=["catalog", "import", "--dry-run", str(catalog)])
+    assert result.exit_code == 0, result.output
+    assert "new: checkout, ledger-core, search-web" in result.output
+    assert "Would add 3" in result.output and "Dry run: nothing was changed." in result.output
+    assert services() == {} and entries() == 0
+
+
+def test_services_gone_from_the_catalog_are_reported_never_deleted(app, runner, catalog):
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    (catalog / "search" / "catalog-info.yaml").unlink()
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert result.exit_code == 0
+    assert "no longer in the catalog (kept): search-web" in result.output
+    assert "missing 1" in result.output and "search-web" in services()
+
+
+def test_an_import_never_changes_a_management_state(app, runner, catalog):
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    services()["checkout"].state = "ops_managed"
+    db.session.commit()
+    path = catalog / "payments" / "catalog-info.yaml"
+    path.write_text(path.read_text().replace("lifecycle: production", "lifecycle: deprecated"))
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    checkout = services()["checkout"]
+    assert (checkout.state, checkout.catalog_lifecycle) == ("ops_managed", "deprecated")
+
+
+def test_a_source_that_is_not_there_is_a_clear_error(app, runner, tmp_path):
+    result = runner.invoke(args=["catalog", "import", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1 and "no such file or folder" in result.output

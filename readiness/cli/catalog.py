@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from .. import backstage
 from ..commands.catalog import import_catalog
-from ..domain.catalog import Catalog, discover
+from ..domain.catalog import Catalog, discover, entity_ref
 from ..extensions import db
 
 catalog_group = AppGroup("catalog", help="The service catalog (Backstage).")
@@ -21,24 +22,38 @@ PROGRESS_FROM = 500  # components: fewer import before a bar would draw
 @click.option("--create-teams", is_flag=True,
               help="Add a team for an owner that is neither a group of the catalog nor a "
                    "team here (else that is an error).")
-def import_command(sources, dry_run, create_teams):
+@click.option("--token", envvar="BACKSTAGE_TOKEN", default=None,
+              help="Bearer token for a Backstage backend (default: $BACKSTAGE_TOKEN).")
+def import_command(sources, dry_run, create_teams, token):
     """Bring the catalog's groups in as teams and its components of type service or
     website in as services.
 
-    SOURCES are Backstage descriptor files (several YAML documents a file) or folders
-    of them (*.yaml, *.yml). All or nothing: with any error (printed as `file:line:
-    message`, every one of them) nothing is stored and the exit status is 1. Importing
+    SOURCES are Backstage descriptor files (several YAML documents a file), folders of
+    them (*.yaml, *.yml), or the base address of a Backstage backend (http:// or
+    https://; its catalog API is read page by page, with --token). All or nothing: with
+    any error (printed as `file:line: message`, or the entity's name for a backend,
+    every one of them) nothing is stored and the exit status is 1. Importing
     an unchanged catalog again changes nothing; each change is audited. Management
     states are never changed and no service is deleted: those an import brought before
     and no longer finds are listed as missing.
     """
     catalog = Catalog()
-    for source in sources:
+    backends = [s for s in sources if s.startswith(("http://", "https://"))]
+    files = [s for s in sources if s not in backends]
+    for source in files:
         if not Path(source).exists():
             click.echo(f"{source}: no such file or folder", err=True)
             sys.exit(1)
-    for path in discover(sources):
+    for path in discover(files):
         catalog.read_file(path)
+    for base in backends:
+        try:
+            for kind in ("group", "component"):
+                for entity in backstage.entities(base, kind, token):
+                    catalog.add_entity(entity, f"{base.rstrip('/')} {entity_ref(entity)}")
+        except backstage.BackstageError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
     if sys.stdout.isatty() and len(catalog.components) >= PROGRESS_FROM:
         with click.progressbar(length=len(catalog.components), label="Importing") as bar:
             result = import_catalog(catalog, create_teams=create_teams, progress=bar.update)

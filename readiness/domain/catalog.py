@@ -81,6 +81,10 @@ class Catalog:
         """Map one entity (a decoded descriptor or an API item) and keep it; `lines`
         maps a key path to its line, for files."""
         lines = lines or {}
+        if not isinstance(entity, dict):
+            self.errors.append(CatalogError(source, lines.get(()), "expected an entity "
+                                            "(apiVersion, kind, metadata, spec)"))
+            return
         found = _Entity(entity, source, lines)
         mapped = found.map()
         self.errors.extend(found.errors)
@@ -141,6 +145,14 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+def entity_ref(entity) -> str:
+    """`kind:namespace/name` of an entity, as Backstage names it (for messages)."""
+    metadata = entity.get("metadata") if isinstance(entity, dict) else None
+    metadata = metadata if isinstance(metadata, dict) else {}
+    kind = str(entity.get("kind", "?")).lower() if isinstance(entity, dict) else "?"
+    return f"{kind}:{metadata.get('namespace') or 'default'}/{metadata.get('name', '?')}"
 
 
 def slug_of(name: str) -> str:

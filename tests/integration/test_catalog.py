@@ -196,3 +196,118 @@ def test_an_import_never_changes_a_management_state(app, runner, catalog):
 def test_a_source_that_is_not_there_is_a_clear_error(app, runner, tmp_path):
     result = runner.invoke(args=["catalog", "import", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "no such file or folder" in result.output
+
+
+# --- a Backstage backend: a small server on loopback, shaped like the documented API ---
+
+TOKEN = "backstage-secret-token"
+
+
+def entity(kind, name, **spec):
+    return {"apiVersion": "backstage.io/v1alpha1", "kind": kind,
+            "metadata": {"name": name, "namespace": "default"}, "spec": spec}
+
+
+GROUPS = [entity("Group", "payments", type="team", profile={"displayName": "Payments"})]
+COMPONENTS = [entity("Component", f"svc-{n}", type="service", lifecycle="production",
+                     owner="group:default/payments") for n in range(5)]
+
+
+@pytest.fixture
+def backend():
+    """(base URL, the requests it saw); pages of two entities, cursors between them, 401
+    without the token."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    seen = []
+    pages = {}  # cursor -> (kind, offset)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            url = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            seen.append((url.path, query, self.headers.get("Authorization")))
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                return self.answer(401, {"error": {"name": "AuthenticationError",
+                                                   "message": "Missing credentials"}})
+            if url.path != "/api/catalog/entities/by-query":
+                return self.answer(404, {"error": {"name": "NotFoundError"}})
+            if "cursor" in query:
+                kind, offset = pages[query["cursor"]]
+            else:
+                kind, offset = query["filter"].removeprefix("kind="), 0
+            every = {"group": GROUPS, "component": COMPONENTS}[kind]
+            items = every[offset:offset + 2]
+            info = {}
+            if offset + 2 < len(every):
+                cursor = f"c-{kind}-{offset + 2}"
+                pages[cursor] = (kind, offset + 2)
+                info["nextCursor"] = cursor
+            if offset:
+                info["prevCursor"] = f"c-{kind}-{offset - 2}"
+            return self.answer(200, {"items": items, "totalItems": len(every),
+                                     "pageInfo": info})
+
+        def answer(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_backend_is_read_page_by_page_following_every_cursor(app, runner, backend):
+    url, seen = backend
+    result = runner.invoke(args=["catalog", "import", url], env={"BACKSTAGE_TOKEN": TOKEN})
+    assert result.exit_code == 0, result.output
+    assert "Added 5, updated 0, unchanged 0, skipped 0, missing 0; teams: 1 added" \
+        in result.output
+    assert set(services()) == {f"svc-{n}" for n in range(5)}
+    cursors = [query.get("cursor") for path, query, _ in seen if "cursor" in query]
+    assert cursors == ["c-component-2", "c-component-4"]
+    assert seen[0][1]["filter"] == "kind=group"
+    assert TOKEN not in result.output
+    again = runner.invoke(args=["catalog", "import", "--token", TOKEN, url])
+    assert "Added 0, updated 0, unchanged 5" in again.output
+
+
+def test_a_refused_token_is_a_clear_message_and_stores_nothing(app, runner, backend):
+    url, _ = backend
+    result = runner.invoke(args=["catalog", "import", "--token", "wrong", url])
+    assert result.exit_code == 1
+    assert "the backend refused the request (401 Unauthorized)" in result.output
+    assert "--token or BACKSTAGE_TOKEN" in result.output and "wrong" not in result.output
+    assert services() == {} and entries() == 0
+
+
+def test_a_bad_entity_from_a_backend_is_named_by_its_reference(app, runner, backend,
+                                                              monkeypatch):
+    url, _ = backend
+    monkeypatch.setitem(COMPONENTS[3]["spec"], "owner", "user:jane")
+    result = runner.invoke(args=["catalog", "import", "--token", TOKEN, url])
+    assert result.exit_code == 1
+    assert f"{url} component:default/svc-3: spec.owner 'user:jane' is not a group" \
+        in result.output
+    assert services() == {}
+
+
+def test_an_address_that_is_not_a_backend_is_a_clear_message(app, runner, backend):
+    url, _ = backend
+    result = runner.invoke(args=["catalog", "import", "--token", TOKEN, url + "/nothing"])
+    assert result.exit_code == 1 and "404" in result.output
+    closed = runner.invoke(args=["catalog", "import", "http://127.0.0.1:9"])
+    assert closed.exit_code == 1 and "cannot reach it" in closed.output

@@ -20,7 +20,7 @@ from ..fact_table import (
     upsert,
 )
 from ..models import Fact, LatestFact, utcnow
-from .worklists import refresh_worklists
+from .worklists import refresh_handback_moment, refresh_worklists
 
 
 class FactsConflict(InvalidInput):
@@ -65,7 +65,7 @@ def record_facts(service, facts, *, actor, now=None):
         # An ops-managed service may now pass or fail its handback checks. Whether it is
         # ops-managed is read there, under the service row's lock: a handoff committing
         # meanwhile either sees these facts or is seen by this.
-        refresh_worklists([service.id])
+        refresh_handback_moment(service.id)
     return stored
 
 

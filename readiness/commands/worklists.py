@@ -10,7 +10,8 @@ is an index range whose cost follows its entries, never the number of services
   (domain.lifecycle.allowed_until); it waits on My work while now < that.
 
 The domain decides both; this module only gathers what they read and stores the
-answer. Every write that changes what they read calls `refresh_worklists` in the same
+answer. Every write that changes what they read calls `refresh_worklists` (a fact ingest
+`refresh_handback_moment`, the only moment facts move) in the same
 transaction: a fact ingest (ops-managed services), an approval, a lifecycle move, a
 checklist sync that adds a handback version, refreshing the latest facts, the demo and
 the benchmark's generator. Tests hold both columns to the domain's answer at random
@@ -22,8 +23,8 @@ from sqlalchemy.orm import aliased
 
 from ..domain import checklists, lifecycle
 from ..extensions import db
-from ..models import ChecklistVersion, ManagementEvent, Review, Service
-from ..queries.checklists import current_versions
+from ..models import ChecklistVersion, LatestFact, ManagementEvent, Review, Service
+from ..queries.checklists import current_required_checks, current_versions
 from ..queries.facts import latest_facts, latest_values
 from ..queries.lifecycle import latest_approval_id
 
@@ -106,3 +107,25 @@ def refresh_worklists(service_ids=None, *, state=None):
                 rows)
         changed += len(rows)
     return changed
+
+
+def refresh_handback_moment(service_id):
+    """After an ingest: recompute the one moment facts move (handback_failing_from) of
+    one service; its approvals and events did not change. As refresh_worklists does, it
+    reads the state under the service row's lock (PostgreSQL), in the same statement as
+    the latest facts (an ingest pays for every statement here)."""
+    rows = db.session.execute(
+        select(Service.state, Service.handback_failing_from, LatestFact.name,
+               LatestFact.value, LatestFact.observed_at)
+        .outerjoin(LatestFact, LatestFact.service_id == Service.id)
+        .where(Service.id == service_id).with_for_update(of=Service)).all()
+    state, kept = rows[0][:2]
+    failing = None
+    if state == "ops_managed":
+        latest = {name: (value, at) for *_, name, value, at in rows if name is not None}
+        failing = checklists.failing_from(current_required_checks("handback"), latest)
+    if failing != kept:
+        table = Service.__table__
+        db.session.execute(update(table).where(table.c.id == service_id)
+                           .values(handback_failing_from=failing,
+                                   updated_at=table.c.updated_at))

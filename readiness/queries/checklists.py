@@ -38,6 +38,36 @@ def current_versions(stages=None):
     return sorted(rows, key=lambda v: (v.title, v.checklist_id))
 
 
+# {((id, content hash), …) of current versions: their required checks}. A synced
+# version never changes (new content needs a new version), so its checks are known once
+# seen; each call still asks the database which versions are current.
+_REQUIRED_CHECKS = {}
+
+
+def current_required_checks(stage):
+    """The checks of the required items of `stage`'s current checklists, as
+    domain.checklists.required_checks gives them: what a fact ingest reads on every
+    post, so it costs one small query once the versions were seen."""
+    newest = {}  # checklist id -> (version, id, content hash) of its highest version
+    for checklist_id, version, version_id, content_hash in db.session.execute(
+            select(ChecklistVersion.checklist_id, ChecklistVersion.version,
+                   ChecklistVersion.id, ChecklistVersion.content_hash)
+            .where(ChecklistVersion.stage == stage)):
+        if checklist_id not in newest or version > newest[checklist_id][0]:
+            newest[checklist_id] = (version, version_id, content_hash)
+    key = tuple(sorted((version_id, content_hash)
+                       for _, version_id, content_hash in newest.values()))
+    checks = _REQUIRED_CHECKS.get(key)
+    if checks is None:
+        checks = checklists.required_checks(db.session.scalars(
+            select(ChecklistVersion.content).where(ChecklistVersion.id.in_(
+                [version_id for version_id, _ in key])).order_by(ChecklistVersion.id)))
+        if len(_REQUIRED_CHECKS) >= 64:
+            _REQUIRED_CHECKS.clear()
+        _REQUIRED_CHECKS[key] = checks
+    return checks
+
+
 def synced_versions():
     """{checklist id: SyncedVersion} of every checklist's current version, for
     `checklists.load_all` (its version rules compare files against these)."""

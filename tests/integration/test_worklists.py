@@ -18,11 +18,13 @@ from readiness import commands
 from readiness.commands.facts import record_facts
 from readiness.commands.lifecycle import transition
 from readiness.commands.worklists import refresh_worklists
+from readiness.domain import checklists as domain_checklists
 from readiness.domain import lifecycle
 from readiness.domain.facts import FactInput
 from readiness.extensions import db
 from readiness.models import ChecklistVersion, Service, utcnow
 from readiness.queries import lifecycle as support
+from readiness.queries.checklists import current_required_checks, current_versions
 from readiness.queries.facts import latest_facts
 from readiness.queries.work import WAITING_FOR, ready_for
 
@@ -128,6 +130,9 @@ def test_random_operations_keep_the_worklists(app, seed, tmp_path):
             seen[move] |= {r.slug for r in ready.items}
     assert all(seen.values()), seen  # each list had entries at some moment
     assert refresh_worklists() == 0  # nothing left to correct
+    # What each ingest reads (remembered per set of versions) is the current checks.
+    assert current_required_checks("handback") == domain_checklists.required_checks(
+        version.content for version in current_versions(("handback",))) != []
 
 
 def test_the_demo_keeps_the_worklists(app, runner):

@@ -165,3 +165,11 @@ def test_the_median_of_counted_values_is_the_median_of_the_values(counted):
     (100, 1000), (109.9, 1000), (110, 1100), (1234.5, 12300)])
 def test_a_cycle_is_kept_to_tenths_below_10_days_days_below_100_then_ten_days(days, tenths):
     assert charts.cycle_tenths(round(days * 86400)) == tenths
+
+
+def test_the_link_pattern_refuses_exactly_the_characters_of_the_rule():
+    from readiness.domain import inputs
+
+    for code in range(0x30000):  # every plane with assigned characters but the private ones
+        c = chr(code)
+        assert bool(inputs._UNSAFE_IN_LINK.search(c)) == inputs.is_unsafe_in_link(c), hex(code)

@@ -708,6 +708,20 @@ def reset_sequences():
     db.session.commit()
 
 
+# Measured per unit of --scale at 10 on 2 cores (bench/README.md): seconds on each
+# database, memory at the peak and the database's size, in GB.
+PER_SCALE = {"sqlite": (40, 0.54, 0.38), "postgresql": (175, 0.54, 0.42)}
+
+
+def expectations(scale, dialect):
+    """What a run of `scale` will take, as measured, for a person to plan by."""
+    seconds, memory, disk = (value * scale for value in PER_SCALE[dialect])
+    return (f"Scale {scale:g}: about {round(10_000 * scale):,} services; expect ~"
+            f"{max(seconds / 60, 0.1):.1f} min, ~{memory:.1f} GB of memory and ~{disk:.1f} GB "
+            "of disk (as measured on 2 cores; bench/README.md). It cannot resume: a run "
+            "stopped half-way needs --replace or a fresh database.")
+
+
 def generate(url, scale=1.0, seed=6, replace=False, token_file=None):
     started = time.monotonic()
     url = absolute_sqlite_url(url)
@@ -718,6 +732,7 @@ def generate(url, scale=1.0, seed=6, replace=False, token_file=None):
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
     print(f"Database: {url}")
+    print(expectations(scale, "sqlite" if path is not None else "postgresql"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "AUTO_MIGRATE": True,
                       "SECRET_KEY": "bench-generate"})
     now = datetime.now(UTC).replace(microsecond=0)

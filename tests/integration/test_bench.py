@@ -39,9 +39,10 @@ def test_generate_verify_and_run(tmp_path):
     path = tmp_path / "bench.sqlite"
     url = f"sqlite:///{path}"
     token = tmp_path / "token.txt"
-    subprocess.run([sys.executable, str(BENCH / "generate.py"), "--scale", "0.01",
-                    "--database-url", url, "--token-file", str(token)],
-                   check=True, cwd=ROOT, capture_output=True)
+    generated = subprocess.run([sys.executable, str(BENCH / "generate.py"), "--scale", "0.01",
+                                "--database-url", url, "--token-file", str(token)],
+                               check=True, cwd=ROOT, capture_output=True, text=True)
+    assert "Scale 0.01: about 100 services; expect ~" in generated.stdout  # time, memory, disk
 
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "smoke-test"}
     verify = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "audit", "verify"],

@@ -197,6 +197,7 @@ class Service(db.Model):
         Index("ix_service_state_tier_name", "state", "tier", "name", "id"),
         Index("ix_service_tier_name", "tier", "name", "id"),
         Index("ix_service_team_name", "team_id", "name", "id"),
+        Index("ix_service_catalog_production", "state", "catalog_lifecycle", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

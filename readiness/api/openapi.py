@@ -86,6 +86,11 @@ SCHEMAS = {
             "total": {"type": "integer"}, "pages": {"type": "integer"},
         },
     },
+    "UnreviewedServices": {
+        "type": "object", "required": ["services", "total"],
+        "properties": {"services": {"type": "array", "items": ref("ServiceSummary")},
+                       "total": {"type": "integer"}},
+    },
     "LatestFact": {
         "type": "object", "required": ["value", "observed_at", "source"],
         "properties": {"value": {"type": "number"},
@@ -321,6 +326,12 @@ def _document():
                                            "maximum": 2**31 - 1}}],
                 "responses": {"200": json_body(ref("Review"), "The review."),
                               "401": UNAUTHORIZED, "404": NOT_FOUND}}},
+            "/api/v1/unreviewed-in-production": {"get": {
+                "operationId": "unreviewedInProduction",
+                "summary": "Services in production per the service catalog that were never "
+                           "launched here (no launch review acted on), by name.",
+                "responses": {"200": json_body(ref("UnreviewedServices"), "The services."),
+                              "401": UNAUTHORIZED}}},
             "/api/v1/handback-candidates": {"get": {
                 "operationId": "handbackCandidates",
                 "summary": "Ops-managed services failing a required handback criterion.",

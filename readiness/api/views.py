@@ -271,6 +271,13 @@ def review(review_id):
     })
 
 
+@bp.get("/unreviewed-in-production")
+def unreviewed_in_production():
+    found = service_list.unreviewed_in_production()
+    return jsonify({"services": [service_summary(s) for s in found.items],
+                    "total": found.total})
+
+
 @bp.get("/handback-candidates")
 def handback_candidates():
     return jsonify({"candidates": [{

@@ -19,7 +19,7 @@ from ..models import (
     Team,
 )
 from . import lifecycle as support
-from . import worklists
+from . import services, worklists
 from .worklists import Worklist, count_upto
 
 EXPIRY_WINDOW = lifecycle.EXPIRY_WINDOW
@@ -147,6 +147,7 @@ def build(now, shown):
         "expiring": expiring_launch_approvals(now, shown),
         "waiting": reviews_waiting_by_stage(),
         "candidates": support.handback_candidates(now, shown),
+        "unreviewed": services.unreviewed_in_production(shown),
         "charts": [
             charts.bar_chart("Services by state", "How many services are in each state.",
                              [(lifecycle.STATE_LABELS[s], n) for s, n in states.items()],

@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Service, Team
-from .worklists import count_upto
+from .worklists import Worklist, count_upto
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,12 @@ class ServiceFilter:
     team: str | None = None  # a team's slug
     state: str | None = None
     tier: int | None = None
+    # In production per the catalog, never launched here (docs/catalog.md).
+    unreviewed: bool = False
 
     def __bool__(self):
-        return any(value is not None for value in
-                   (self.text, self.team, self.state, self.tier))
+        return self.unreviewed or any(value is not None for value in
+                                      (self.text, self.team, self.state, self.tier))
 
 
 def matching(narrowed):
@@ -36,7 +39,27 @@ def matching(narrowed):
         query = query.where(Service.state == narrowed.state)
     if narrowed.tier is not None:
         query = query.where(Service.tier == narrowed.tier)
+    if narrowed.unreviewed:
+        query = query.where(*UNREVIEWED_IN_PRODUCTION)
     return query
+
+
+# A service the catalog says is in production that was never launched here: still in
+# development (a launch is the only way out of it but retiring), so it never had a
+# launch review approved and acted on. An index range of ix_service_catalog_production.
+UNREVIEWED_IN_PRODUCTION = (Service.state == "development",
+                            Service.catalog_lifecycle == "production")
+
+
+def unreviewed_in_production(limit=None):
+    """Services in production per the catalog with no launch here, by name: the first
+    `limit` (all when None) and how many (counted up to the worklists' bound)."""
+    found = select(Service).where(*UNREVIEWED_IN_PRODUCTION).order_by(Service.name, Service.id)
+    shown = found.options(selectinload(Service.team))
+    services = db.session.scalars(shown if limit is None else shown.limit(limit)).all()
+    if limit is None or len(services) < limit:
+        return Worklist(services, len(services))
+    return Worklist(services, *count_upto(found))
 
 
 # A list page counts its matches up to this many, then says "1,000+": an exact count

@@ -114,7 +114,8 @@ def index():
     filters, notices = parse_filters(request.args)
     narrowed = ServiceFilter(text=filters.get("q"), team=filters.get("team"),
                              state=filters.get("state"),
-                             tier=int(filters["tier"]) if "tier" in filters else None)
+                             tier=int(filters["tier"]) if "tier" in filters else None,
+                             unreviewed="unreviewed" in filters)
     query = (service_list.matching(narrowed).options(selectinload(Service.team))
              .order_by(Service.name, Service.id))
 
@@ -171,6 +172,12 @@ def parse_filters(args):
             filters["tier"] = tier
         else:
             notices.append(f"“{tier}” is not a tier (1, 2 or 3), so every tier is shown.")
+    unreviewed = args.get("unreviewed", "").strip()
+    if unreviewed == "1":
+        filters["unreviewed"] = "1"
+    elif unreviewed:
+        notices.append(f"“{unreviewed}” is not a choice for the unreviewed filter (1), so "
+                       "it is not applied.")
     return filters, notices
 
 

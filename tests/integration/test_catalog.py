@@ -311,3 +311,47 @@ def test_an_address_that_is_not_a_backend_is_a_clear_message(app, runner, backen
     assert result.exit_code == 1 and "404" in result.output
     closed = runner.invoke(args=["catalog", "import", "http://127.0.0.1:9"])
     assert closed.exit_code == 1 and "cannot reach it" in closed.output
+
+
+# --- in production per the catalog, no launch review ---
+
+
+def test_services_in_production_per_the_catalog_and_never_launched_are_shown(
+        app, runner, client, catalog):
+    from readiness.commands.tokens import create_token
+
+    from ..factories import make_user
+
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    lead = make_user(email="lead@example.com", roles=("ops_lead",))
+    _, token = create_token(lead, name="t", actor=lead)
+    services()["ledger-core"].state = "self_managed"  # launched here since
+    db.session.commit()
+    # checkout: production, in development -> shown; search-web: experimental -> not.
+    api = client.get("/api/v1/unreviewed-in-production",
+                     headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200
+    assert api.get_json() == {"total": 1, "services": [{
+        "slug": "checkout", "name": "Checkout", "team": "payments", "tier": 1,
+        "state": "development", "links": {
+            "repo": "https://github.com/acme/checkout",
+            "runbook": "https://runbooks.example.com/checkout",
+            "dashboard": "https://grafana.example.com/d/checkout"}}]}
+    assert client.get("/api/v1/unreviewed-in-production").status_code == 401
+
+    assert client.post("/login", data={"email": "lead@example.com",
+                                       "password": "correct horse"}).status_code == 302
+    home = client.get("/").get_data(as_text=True)
+    panel = home[home.index('id="unreviewed-title"'):home.index('id="expiring-title"')]
+    assert 'href="/services/checkout"' in panel and "ledger" not in panel.lower()
+    assert "search-web" not in panel and '<span class="count">1</span>' in panel
+    listed = client.get("/services/?unreviewed=1").get_data(as_text=True)
+    assert 'href="/services/checkout"' in listed and 'href="/services/search-web"' not in listed
+    assert 'id="unreviewed" name="unreviewed" value="1" checked' in listed
+    wrong = client.get("/services/?unreviewed=yes").get_data(as_text=True)
+    assert "is not a choice for the unreviewed filter" in wrong
+
+
+def test_the_openapi_document_has_the_unreviewed_list(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/unreviewed-in-production" in document["paths"]

@@ -513,3 +513,32 @@ def test_update_service_changes_only_editable_fields_and_audits_the_difference(a
     assert changes == {"name": {"old": "Ledger", "new": "Books"},
                        "tier": {"old": 2, "new": 3}}
     assert audit_entries("service:update")[-1].changes == changes
+
+
+def test_the_list_downloads_as_csv_with_its_filters(client, login, setting):
+    import csv
+    import io
+
+    make_service(slug="a-ops", name="=HYPERLINK(\"http://evil\")", team=setting["search"],
+                 tier=1, state="ops_managed")
+    make_service(slug="b-dev", name="Plain", team=setting["search"], tier=1)
+    db.session.commit()
+    login(setting["member"])
+    page_text = page(client.get("/services/?team=search&tier=1"))
+    assert 'href="/services/export.csv?team=search&amp;tier=1"' in page_text
+    response = client.get("/services/export.csv?team=search&tier=1")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'filename="services.csv"' in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["slug", "name", "team", "tier", "state", "catalog_lifecycle",
+                       "repo_url", "runbook_url", "dashboard_url"]
+    assert [r[0] for r in rows[1:]] == ["a-ops", "b-dev"]  # by name, as the list
+    assert rows[1][1] == "'=HYPERLINK(\"http://evil\")"  # never a formula in a spreadsheet
+    only_ops = client.get("/services/export.csv?team=search&state=ops_managed")
+    assert [r[0] for r in csv.reader(io.StringIO(only_ops.get_data(as_text=True)))][1:] \
+        == ["a-ops"]
+
+
+def test_the_csv_needs_a_sign_in(client, setting):
+    response = client.get("/services/export.csv")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

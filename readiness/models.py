@@ -273,6 +273,22 @@ class EventMonthCount(db.Model):
     events: Mapped[int] = mapped_column(default=0)
 
 
+class CatalogImport(db.Model):
+    """One run of `flask catalog import`, whatever came of it, for the admin page: when,
+    from where (file paths and backend addresses, never a token), what it counted and
+    the first errors of a refused run."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_by: Mapped[str] = mapped_column(String(200))
+    sources: Mapped[list] = mapped_column(JSON, default=list)
+    outcome: Mapped[str] = mapped_column(String(20))  # imported, dry run, refused
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    error_count: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list] = mapped_column(JSON, default=list)  # the first MAX_KEPT_ERRORS
+
+
 class ChecklistVersion(db.Model):
     """One synced version of a checklist file; reviews point at the exact version."""
 

@@ -1,6 +1,8 @@
 """`flask catalog import`: the service catalog's teams and services, from descriptor
 files (docs/catalog.md)."""
 
+import getpass
+import socket
 import sys
 from pathlib import Path
 
@@ -8,9 +10,10 @@ import click
 from flask.cli import AppGroup
 
 from .. import backstage
-from ..commands.catalog import import_catalog
-from ..domain.catalog import Catalog, discover, entity_ref
+from ..commands.catalog import ImportResult, import_catalog, record_run
+from ..domain.catalog import Catalog, CatalogError, discover, entity_ref
 from ..extensions import db
+from ..models import utcnow
 
 catalog_group = AppGroup("catalog", help="The service catalog (Backstage).")
 PROGRESS_FROM = 500  # components: fewer import before a bar would draw
@@ -37,6 +40,14 @@ def import_command(sources, dry_run, create_teams, token):
     states are never changed and no service is deleted: those an import brought before
     and no longer finds are listed as missing.
     """
+    started_at = utcnow()
+    run_by = f"the command line ({getpass.getuser()}@{socket.gethostname()})"
+
+    def keep(result):  # the run, for the admin page, in its own transaction
+        record_run(result, sources=sources, run_by=run_by, dry_run=dry_run,
+                   started_at=started_at)
+        db.session.commit()
+
     catalog = Catalog()
     backends = [s for s in sources if s.startswith(("http://", "https://"))]
     files = [s for s in sources if s not in backends]
@@ -53,6 +64,9 @@ def import_command(sources, dry_run, create_teams, token):
                     catalog.add_entity(entity, f"{base.rstrip('/')} {entity_ref(entity)}")
         except backstage.BackstageError as exc:
             click.echo(str(exc), err=True)
+            where = base.rstrip("/")
+            keep(ImportResult(errors=[CatalogError(where, None,
+                                                   str(exc).removeprefix(f"{where}: "))]))
             sys.exit(1)
     if sys.stdout.isatty() and len(catalog.components) >= PROGRESS_FROM:
         with click.progressbar(length=len(catalog.components), label="Importing") as bar:
@@ -61,14 +75,14 @@ def import_command(sources, dry_run, create_teams, token):
         result = import_catalog(catalog, create_teams=create_teams)
     if result.errors:
         db.session.rollback()
+        keep(result)
         for error in result.errors:
             click.echo(str(error), err=True)
         click.echo(f"{len(result.errors)} error(s): nothing was imported.", err=True)
         sys.exit(1)
     if dry_run:
         db.session.rollback()
-    else:
-        db.session.commit()
+    keep(result)  # with the import itself, in one commit
     verb = "Would add" if dry_run else "Added"
     for label, slugs in (("new", result.added), ("changed", result.updated)):
         if dry_run and slugs:

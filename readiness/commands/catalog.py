@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..audit import AuditAction, record
 from ..domain.catalog import Catalog, CatalogError
 from ..extensions import db
-from ..models import Service, Team
+from ..models import CatalogImport, Service, Team
 from .accounts import create_team
 
 SOURCE = "catalog"
@@ -129,3 +129,22 @@ def _update(service, component, team, actor):
     record(AuditAction.SERVICE_UPDATE, actor=actor, subject=service, source=SOURCE,
            **changes)
     return True
+
+
+MAX_KEPT_ERRORS = 100  # of a refused run, kept for the admin page
+
+
+def record_run(result, *, sources, run_by, dry_run, started_at):
+    """Keep one run of the import (whatever came of it) for the admin page. `sources`
+    are paths and backend addresses as given (tokens never pass through here)."""
+    outcome = "refused" if result.errors else "dry run" if dry_run else "imported"
+    run = CatalogImport(
+        started_at=started_at, run_by=run_by, sources=list(sources), outcome=outcome,
+        counts={"added": len(result.added), "updated": len(result.updated),
+                "unchanged": result.unchanged, "skipped": result.skipped,
+                "missing": len(result.missing), "teams_added": len(result.teams_added),
+                "teams_updated": len(result.teams_updated)},
+        error_count=len(result.errors),
+        errors=[str(error) for error in result.errors[:MAX_KEPT_ERRORS]])
+    db.session.add(run)
+    return run

@@ -25,7 +25,7 @@ from ..domain import checklists
 from ..domain.inputs import MIN_PASSWORD_LENGTH
 from ..domain.permissions import can_manage_accounts
 from ..extensions import db
-from ..models import ChecklistVersion, Service, Team, User, team_membership
+from ..models import CatalogImport, ChecklistVersion, Service, Team, User, team_membership
 from ..queries.checklists import current_versions, synced_versions
 from .errors import found, require
 
@@ -339,3 +339,17 @@ def check_files(directory):
         errors.extend(f"{shown(error.file)}:{error.line}: {error.message}"
                       for error in file.errors)
     return files, errors, None
+
+
+@bp.get("/catalog", endpoint="catalog")
+@login_required
+def catalog_imports():
+    """The last catalog import in full (when, by whom, from where, counts, errors) and
+    the runs before it."""
+    require(can_manage_accounts(current_user), ONLY_ADMINS)
+    runs = db.session.scalars(select(CatalogImport).order_by(
+        CatalogImport.started_at.desc(), CatalogImport.id.desc()).limit(RECENT_IMPORTS)).all()
+    return render_template("admin/catalog.html", runs=runs, section="catalog")
+
+
+RECENT_IMPORTS = 10

@@ -355,3 +355,39 @@ def test_services_in_production_per_the_catalog_and_never_launched_are_shown(
 def test_the_openapi_document_has_the_unreviewed_list(client):
     document = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/unreviewed-in-production" in document["paths"]
+
+
+def test_the_admin_page_shows_the_last_import_and_the_ones_before(app, runner, client,
+                                                                  catalog):
+    from ..factories import make_user
+
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    (catalog / "bad.yaml").write_text("kind: Component\nmetadata:\n  name: a b\nspec:\n"
+                                      "  type: service\n  owner: payments\n")
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 1
+    make_user(email="admin@example.com", roles=("admin",))
+    make_user(email="member@example.com")
+    db.session.commit()
+    assert client.post("/login", data={"email": "member@example.com",
+                                       "password": "correct horse"}).status_code == 302
+    assert client.get("/admin/catalog").status_code == 403
+    client.post("/logout")
+    assert client.post("/login", data={"email": "admin@example.com",
+                                       "password": "correct horse"}).status_code == 302
+    text = client.get("/admin/catalog").get_data(as_text=True)
+    last = text[text.index('id="last-import"'):text.index('id="earlier-imports"')]
+    assert "refused" in last and "1 error(s): nothing was imported." in last
+    assert f"{catalog / 'bad.yaml'}:3: metadata.name: &#39;a b&#39; is not a slug" in last
+    assert f"<code>{catalog}</code>" in last and "the command line (" in last
+    earlier = text[text.index('id="earlier-imports"'):]
+    assert "imported" in earlier and '<td class="num">3</td>' in earlier
+
+
+def test_a_refused_token_is_kept_as_a_refused_run_without_the_token(app, runner, backend):
+    from readiness.models import CatalogImport
+
+    url, _ = backend
+    assert runner.invoke(args=["catalog", "import", "--token", "wrong-secret", url]).exit_code == 1
+    run = db.session.scalars(select(CatalogImport)).one()
+    assert (run.outcome, run.sources, run.error_count) == ("refused", [url], 1)
+    assert "401" in run.errors[0] and "wrong-secret" not in str(run.errors)

@@ -13,6 +13,7 @@ from ..commands import facts as fact_ops
 from ..commands import tokens as token_ops
 from ..commands.worklists import refresh_worklists
 from ..domain import checklists, lifecycle
+from ..export import export_all
 from ..extensions import db
 from ..models import ROLES, User
 from ..queries import lifecycle as situations
@@ -28,6 +29,7 @@ def register_commands(app):
     app.cli.add_command(tokens_group)
     app.cli.add_command(facts_group)
     app.cli.add_command(worklists_group)
+    app.cli.add_command(export_command)
     from .catalog import catalog_group
 
     app.cli.add_command(catalog_group)
@@ -269,3 +271,23 @@ def refresh_worklists_command():
     changed = refresh_worklists()
     db.session.commit()
     click.echo(f"{changed} service(s) updated.")
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(file_okay=False))
+def export_command(path):
+    """Write everything the database holds into the folder PATH as JSON Lines, one file
+    per table (teams, users, services, checklist versions, reviews, answers,
+    decisions, events, facts, the audit record …).
+
+    Password hashes, session nonces and API token digests are left out, and so is the
+    sign-in throttle's table of addresses. PATH must be new or empty.
+    """
+    try:
+        written = export_all(path)
+    except FileExistsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    for table, rows in written.items():
+        click.echo(f"{table}: {rows:,} row(s)")
+    click.echo(f"Exported {len(written)} tables to {path}.", err=True)

@@ -391,3 +391,41 @@ def test_a_refused_token_is_kept_as_a_refused_run_without_the_token(app, runner,
     run = db.session.scalars(select(CatalogImport)).one()
     assert (run.outcome, run.sources, run.error_count) == ("refused", [url], 1)
     assert "401" in run.errors[0] and "wrong-secret" not in str(run.errors)
+
+
+# --- flask export ---
+
+
+def test_export_writes_every_table_as_json_lines_without_secrets(app, runner, tmp_path):
+    import json
+
+    from readiness.commands.tokens import create_token
+    from readiness.models import User
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    user = db.session.scalars(select(User)).first()
+    _, token = create_token(user, name="export", actor=user)
+    db.session.commit()
+    from readiness.models import ApiToken
+
+    digest = db.session.scalars(select(ApiToken.digest)).one()
+    secrets_held = {user.password_hash, token, digest}
+    result = runner.invoke(args=["export", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    files = {p.stem: p for p in (tmp_path / "out").glob("*.jsonl")}
+    expected = {t.name for t in db.metadata.sorted_tables} - {"login_attempt"}
+    assert set(files) == expected
+    for name, path in files.items():
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        count = db.session.scalar(select(func.count()).select_from(db.metadata.tables[name]))
+        assert len(rows) == count, name
+        assert f"{name}: {count:,} row(s)" in result.output
+    users = [json.loads(line) for line in files["user"].read_text().splitlines()]
+    assert users and all("password_hash" not in u and "session_nonce" not in u for u in users)
+    tokens = [json.loads(line) for line in files["api_token"].read_text().splitlines()]
+    assert tokens and all("digest" not in t for t in tokens)
+    everything = "".join(p.read_text() for p in files.values())
+    assert not any(secret in everything for secret in secrets_held)
+    assert json.loads(files["audit_entry"].read_text().splitlines()[0])["seq"] == 1
+    again = runner.invoke(args=["export", str(tmp_path / "out")])
+    assert again.exit_code == 1 and "is not empty" in again.output

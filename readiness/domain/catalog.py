@@ -332,9 +332,10 @@ def _documents(text, source, errors):
             if node is None:
                 continue
             lines = {}
-            if not _record_lines(node, (), lines, source, errors, set()):
-                continue
-            yield loader.construct_document(node), lines
+            ok, data = _read(node, (), lines, source, errors, set(), loader.construct_object)
+            loader.constructed_objects, loader.recursive_objects = {}, {}
+            if ok:
+                yield data, lines
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark and (mark.index >= len(text.rstrip()) or mark.line > text.count("\n")):
@@ -348,17 +349,19 @@ def _documents(text, source, errors):
         loader.dispose()
 
 
-def _record_lines(node, path, lines, source, errors, seen_nodes, line=None):
-    """Note each node's line under its key path; False after a duplicate key or an alias
-    (a node met twice: walking a few nested aliases would visit billions of nodes)."""
+def _read(node, path, lines, source, errors, seen_nodes, scalar, line=None):
+    """(ok, the node as Python data), noting each node's line under its key path in
+    `lines`, in one walk of the node tree; not ok after a duplicate key or an alias (a
+    node met twice: walking a few nested aliases would visit billions of nodes). Keys
+    stay text; scalars are read by PyYAML's safe constructor (`scalar`)."""
     if id(node) in seen_nodes:
         errors.append(CatalogError(source, line or node.start_mark.line + 1,
                                    "YAML aliases (*name) are not supported"))
-        return False
+        return False, None
     seen_nodes.add(id(node))
     lines[path] = node.start_mark.line + 1
-    ok = True
     if isinstance(node, yaml.MappingNode):
+        ok, data = True, {}
         seen = {}
         for key, value in node.value:
             line = key.start_mark.line + 1
@@ -372,11 +375,17 @@ def _record_lines(node, path, lines, source, errors, seen_nodes, line=None):
                 ok = False
                 continue
             seen[key.value] = line
-            ok = _record_lines(value, (*path, key.value), lines, source, errors, seen_nodes,
-                               line) and ok
+            child_ok, data[key.value] = _read(value, (*path, key.value), lines, source,
+                                              errors, seen_nodes, scalar, line)
+            ok = ok and child_ok
             lines[(*path, key.value)] = line
-    elif isinstance(node, yaml.SequenceNode):
+        return ok, data
+    if isinstance(node, yaml.SequenceNode):
+        ok, data = True, []
         for index, child in enumerate(node.value):
-            ok = _record_lines(child, (*path, index), lines, source, errors, seen_nodes,
-                               child.start_mark.line + 1) and ok
-    return ok
+            child_ok, value = _read(child, (*path, index), lines, source, errors, seen_nodes,
+                                    scalar, child.start_mark.line + 1)
+            ok = ok and child_ok
+            data.append(value)
+        return ok, data
+    return True, scalar(node)

@@ -5,15 +5,9 @@ from sqlalchemy import select
 
 from ..audit import AuditAction, record
 from ..domain.inputs import InvalidInput
-from ..domain.services import (  # noqa: F401  (the forms check with these, through here)
+from ..domain.services import (
     EDITABLE_FIELDS,
     LINK_FIELDS,
-    LINK_LABELS,
-    MAX_DESCRIPTION,
-    MAX_NAME,
-    MAX_SLUG,
-    MAX_URL,
-    TIERS,
     check_description,
     check_link,
     check_name,

@@ -10,12 +10,12 @@ is an index range whose cost follows its entries, never the number of services
   (domain.lifecycle.allowed_until); it waits on My work while now < that.
 
 The domain decides both; this module only gathers what they read and stores the
-answer. Every write that changes what they read calls `refresh_worklists` (a fact ingest
-`refresh_handback_moment`, the only moment facts move) in the same
-transaction: a fact ingest (ops-managed services), an approval, a lifecycle move, a
-checklist sync that adds a handback version, refreshing the latest facts, the demo and
-the benchmark's generator. Tests hold both columns to the domain's answer at random
-moments after random sequences of those writes (tests/integration/test_summaries.py).
+answer. Every write that changes what they read refreshes them in the same transaction:
+an approval, a lifecycle move, a checklist sync that adds a handback version, refreshing
+the latest facts, the benchmark's generator (`refresh_worklists`), and a fact ingest
+(`refresh_handback_moment`: facts move only that moment). Tests hold both columns to
+the domain's answer at random moments after random sequences of those writes
+(tests/integration/test_worklists.py).
 """
 
 from sqlalchemy import bindparam, func, select, update
@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 from ..domain import checklists, lifecycle
 from ..extensions import db
 from ..models import ChecklistVersion, LatestFact, ManagementEvent, Review, Service
-from ..queries.checklists import current_required_checks, current_versions
+from ..queries.checklists import current_required_checks
 from ..queries.facts import latest_facts, latest_values
 from ..queries.lifecycle import latest_approval_id
 
@@ -86,8 +86,7 @@ def refresh_worklists(service_ids=None, *, state=None):
         found = _situations(service_ids[start:start + CHUNK])
         ops_managed = [i for i, (state, *_) in found.items() if state == "ops_managed"]
         if ops_managed and checks is None:
-            checks = checklists.required_checks(
-                version.content for version in current_versions(("handback",)))
+            checks = current_required_checks("handback")
         facts = latest_facts(ops_managed) if ops_managed and checks else {}
         rows = []
         for service_id, (state, situation, kept_failing, kept_ready) in found.items():
@@ -98,15 +97,21 @@ def refresh_worklists(service_ids=None, *, state=None):
             ready = lifecycle.allowed_until(situation)
             if (failing, ready) != (kept_failing, kept_ready):
                 rows.append({"id_": service_id, "failing": failing, "ready": ready})
-        if rows:  # not a change of the service: its updated_at stays
-            table = Service.__table__
-            db.session.execute(
-                update(table).where(table.c.id == bindparam("id_"))
-                .values(handback_failing_from=bindparam("failing"),
-                        ready_until=bindparam("ready"), updated_at=table.c.updated_at),
-                rows)
+        if rows:
+            _store(rows, handback_failing_from="failing", ready_until="ready")
         changed += len(rows)
     return changed
+
+
+def _store(rows, **columns):
+    """UPDATE service SET column = row[name] … for each of `rows` (by "id_"); not a
+    change of the service to people, so its updated_at stays."""
+    table = Service.__table__
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("id_"))
+        .values(updated_at=table.c.updated_at,
+                **{column: bindparam(name) for column, name in columns.items()}),
+        rows)
 
 
 def refresh_handback_moment(service_id):
@@ -125,7 +130,4 @@ def refresh_handback_moment(service_id):
         latest = {name: (value, at) for *_, name, value, at in rows if name is not None}
         failing = checklists.failing_from(current_required_checks("handback"), latest)
     if failing != kept:
-        table = Service.__table__
-        db.session.execute(update(table).where(table.c.id == service_id)
-                           .values(handback_failing_from=failing,
-                                   updated_at=table.c.updated_at))
+        _store([{"id_": service_id, "failing": failing}], handback_failing_from="failing")

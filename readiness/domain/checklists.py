@@ -418,8 +418,7 @@ class CheckResult:
         return f"{shown} ({self.expected})"
 
 
-# The comparison of each operator; works on numbers and on SQLAlchemy columns alike, so
-# the handback candidates' SQL pre-filter compares exactly as evaluate_check does.
+# The comparison of each operator, as evaluate_check and failing_from apply it.
 COMPARE = {
     "<": operator.lt,
     "<=": operator.le,

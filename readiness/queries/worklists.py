@@ -20,9 +20,6 @@ class Worklist:
     total: int
     capped: bool = False
 
-    def __len__(self):
-        return self.total
-
     def __bool__(self):
         return self.total > 0
 

@@ -22,6 +22,7 @@ from wtforms.validators import InputRequired, ValidationError
 
 from ..commands import services as service_ops
 from ..domain import charts, permissions
+from ..domain import services as service_rules
 from ..domain.inputs import InvalidInput, is_http_link
 from ..domain.lifecycle import NEXT_REVIEW_STAGE, STATE_LABELS
 from ..domain.reviews import REVIEWED_STAGES
@@ -75,25 +76,25 @@ def _sentence(message):
 
 
 class EditServiceForm(FlaskForm):
-    name = StringField("Name", validators=[operation_check(service_ops.check_name)])
+    name = StringField("Name", validators=[operation_check(service_rules.check_name)])
     tier = SelectField("Tier", coerce=_tier_or_none, default=2, validate_choice=False,
                        choices=[SelectChoice(n, label) for n, label in TIER_LABELS.items()],
-                       validators=[operation_check(service_ops.check_tier)])
+                       validators=[operation_check(service_rules.check_tier)])
     description = TextAreaField("Description", render_kw={"rows": 8},
-                                validators=[operation_check(service_ops.check_description)])
+                                validators=[operation_check(service_rules.check_description)])
     repo_url = URLField("Repository", validators=[
-        operation_check(lambda url: service_ops.check_link("repo_url", url))])
+        operation_check(lambda url: service_rules.check_link("repo_url", url))])
     runbook_url = URLField("Runbook", validators=[
-        operation_check(lambda url: service_ops.check_link("runbook_url", url))])
+        operation_check(lambda url: service_rules.check_link("runbook_url", url))])
     dashboard_url = URLField("Dashboard", validators=[
-        operation_check(lambda url: service_ops.check_link("dashboard_url", url))])
+        operation_check(lambda url: service_rules.check_link("dashboard_url", url))])
 
     def editable_values(self):
-        return {field: getattr(self, field).data for field in service_ops.EDITABLE_FIELDS}
+        return {field: getattr(self, field).data for field in service_rules.EDITABLE_FIELDS}
 
 
 class NewServiceForm(EditServiceForm):
-    slug = StringField("Slug", validators=[operation_check(service_ops.check_slug)])
+    slug = StringField("Slug", validators=[operation_check(service_rules.check_slug)])
     team = SelectField("Owning team", validators=[InputRequired("Choose the owning team.")],
                        validate_choice=False)
 
@@ -252,7 +253,7 @@ def create():
     try:
         service = service_ops.create_service(
             slug=form.slug.data, team=team, actor=current_user, **form.editable_values())
-    except service_ops.InvalidInput as exc:
+    except InvalidInput as exc:
         db.session.rollback()
         getattr(form, exc.field).errors.append(_sentence(str(exc)))
         return render_template("services/form.html", form=form, service=None), 422
@@ -295,7 +296,7 @@ def edit(slug):
     try:
         changes = service_ops.update_service(service, actor=current_user,
                                              **form.editable_values())
-    except service_ops.InvalidInput as exc:
+    except InvalidInput as exc:
         db.session.rollback()
         service = load_service_or_404(slug, selectinload(Service.team))
         getattr(form, exc.field).errors.append(_sentence(str(exc)))

@@ -289,6 +289,16 @@ class CatalogImport(db.Model):
     errors: Mapped[list] = mapped_column(JSON, default=list)  # the first MAX_KEPT_ERRORS
 
 
+class CatalogFileReading(db.Model):
+    """What a descriptor file without errors mapped to (domain.catalog.Reading, as JSON),
+    under the key of its text and the mapping code: the next import of the same file
+    takes it from here instead of parsing the YAML again. Kept while imports use it."""
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reading: Mapped[dict] = mapped_column(JSON)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class ChecklistVersion(db.Model):
     """One synced version of a checklist file; reviews point at the exact version."""
 

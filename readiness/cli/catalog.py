@@ -10,8 +10,14 @@ import click
 from flask.cli import AppGroup
 
 from .. import backstage
-from ..commands.catalog import ImportResult, import_catalog, record_run
-from ..domain.catalog import Catalog, CatalogError, discover, entity_ref
+from ..commands.catalog import (
+    ImportResult,
+    import_catalog,
+    keep_readings,
+    kept_readings,
+    record_run,
+)
+from ..domain.catalog import Catalog, CatalogError, Reading, discover, entity_ref, file_key
 from ..extensions import db
 from ..models import utcnow
 
@@ -55,8 +61,18 @@ def import_command(sources, dry_run, create_teams, token):
         if not Path(source).exists():
             click.echo(f"{source}: no such file or folder", err=True)
             sys.exit(1)
-    for path in discover(files):
-        catalog.read_file(path)
+    # A file read by an earlier import, unchanged, is not parsed again (its Reading).
+    texts = {str(path): text for path in discover(files)
+             if (text := catalog.read_file(path)) is not None}
+    keys = {source: file_key(text) for source, text in texts.items()}
+    known = kept_readings(set(keys.values()))
+    readings = {}
+    for source, text in texts.items():
+        key = keys[source]
+        earlier = Reading.from_json(known[key], source) if key in known else None
+        reading = catalog.read_text(text, source, earlier)
+        if reading is not None:
+            readings[key] = reading
     for base in backends:
         try:
             for kind in ("group", "component"):
@@ -82,6 +98,8 @@ def import_command(sources, dry_run, create_teams, token):
         sys.exit(1)
     if dry_run:
         db.session.rollback()
+    else:
+        keep_readings(readings, known)
     keep(result)  # with the import itself, in one commit
     verb = "Would add" if dry_run else "Added"
     for label, slugs in (("new", result.added), ("changed", result.updated)):

@@ -9,16 +9,20 @@ are reported as missing.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from ..audit import AuditAction, record
-from ..domain.catalog import Catalog, CatalogError
+from ..domain.catalog import Catalog, CatalogError, Reading
 from ..extensions import db
-from ..models import CatalogImport, Service, Team
+from ..models import CatalogFileReading, CatalogImport, Service, Team, utcnow
 from .accounts import create_team
 
 SOURCE = "catalog"
+# A file's kept Reading is dropped after this long unused (another catalog, a file
+# changed or gone).
+READINGS_KEPT_FOR = timedelta(days=30)
 # The service fields an import keeps as the catalog says.
 FIELDS = ("name", "tier", "description", "repo_url", "runbook_url", "dashboard_url")
 CHUNK = 500  # slugs per IN list
@@ -148,3 +152,28 @@ def record_run(result, *, sources, run_by, dry_run, started_at):
         errors=[str(error) for error in result.errors[:MAX_KEPT_ERRORS]])
     db.session.add(run)
     return run
+
+
+def kept_readings(keys):
+    """{key: the JSON of a Reading} kept by earlier imports, of those `keys`
+    (domain.catalog.file_key)."""
+    keys, found = list(keys), {}
+    for start in range(0, len(keys), CHUNK):
+        found.update(db.session.execute(
+            select(CatalogFileReading.key, CatalogFileReading.reading)
+            .where(CatalogFileReading.key.in_(keys[start:start + CHUNK]))).all())
+    return found
+
+
+def keep_readings(readings: dict[str, Reading], known):
+    """After an import: keep the Readings of its files (by key) for the next one; those
+    already kept (`known` keys) are only marked used; those unused for
+    READINGS_KEPT_FOR are dropped. Not audited: a cache of the files, not a record."""
+    now, table = utcnow(), CatalogFileReading
+    used = [key for key in readings if key in known]
+    for start in range(0, len(used), CHUNK):
+        db.session.execute(update(table).where(table.key.in_(used[start:start + CHUNK]))
+                           .values(last_used_at=now))
+    db.session.execute(delete(table).where(table.last_used_at < now - READINGS_KEPT_FOR))
+    db.session.add_all(table(key=key, reading=reading.to_json(), last_used_at=now)
+                       for key, reading in readings.items() if key not in known)

@@ -7,13 +7,15 @@ each error names the line of the field it is about, and duplicate keys are found
 caller stores nothing when there is one.
 """
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 import yaml
 
+from . import inputs, services
 from .inputs import InvalidInput
 from .services import check_description, check_link, check_name, check_slug, check_tier
 
@@ -33,6 +35,11 @@ _SLUG_SEPARATORS = re.compile(r"[_.]")
 # documents, which the pure-Python parser reads ~20x slower. Both give the same nodes
 # and lines.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What a file maps to depends on its text and on the code that maps it: a Reading kept
+# from an earlier run is used again only under the same code (see file_key).
+_MAPPING_CODE = hashlib.sha256(b"\0".join(
+    Path(module).read_bytes() for module in (__file__, services.__file__, inputs.__file__)
+)).hexdigest()
 
 
 @dataclass(frozen=True, order=True)
@@ -71,6 +78,36 @@ class Component:
     line: int | None
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What one descriptor file mapped to, when it had no error, without where it was
+    read: an unchanged file imported again is taken from here instead of parsed again."""
+
+    groups: tuple[Group, ...]
+    components: tuple[Component, ...]
+    skipped: int
+
+    def to_json(self):
+        def fields(entity):
+            return [value for name, value in zip(entity.__dataclass_fields__,
+                                                 astuple(entity), strict=True)
+                    if name != "source"]
+        return {"groups": [fields(g) for g in self.groups],
+                "components": [fields(c) for c in self.components], "skipped": self.skipped}
+
+    @classmethod
+    def from_json(cls, data, source):
+        def entity(kind, values):
+            return kind(*values[:-1], source, values[-1])  # source sits before line
+        return cls(tuple(entity(Group, g) for g in data["groups"]),
+                   tuple(entity(Component, c) for c in data["components"]), data["skipped"])
+
+
+def file_key(text: str) -> str:
+    """The key of a file's Reading: its text under this version of the mapping code."""
+    return hashlib.sha256(f"{_MAPPING_CODE}\0{text}".encode()).hexdigest()
+
+
 @dataclass
 class Catalog:
     """What a run read: groups and components by slug, how many entities it skipped (other
@@ -95,20 +132,35 @@ class Catalog:
         if mapped is None:
             if not found.errors:
                 self.skipped += 1
-            return
+            return None
+        return mapped if self._keep(mapped) else None
+
+    def _keep(self, mapped):
+        """Keep a mapped Group or Component, unless one of its kind has its slug (an
+        error at its name's line)."""
         kept = self.groups if isinstance(mapped, Group) else self.components
         first = kept.get(mapped.slug)
         if first is not None:
             where = f"{first.source}:{first.line}" if first.line else first.source
             kind = "group" if isinstance(mapped, Group) else "component"
-            self.errors.append(CatalogError(source, found.line(("metadata", "name")),
+            self.errors.append(CatalogError(mapped.source, mapped.line,
                                             f"a second {kind} named '{mapped.slug}' after "
                                             f"mapping (the first is at {where})"))
-            return
+            return False
         kept[mapped.slug] = mapped
+        return True
 
-    def read_text(self, text: str, source: str):
-        """Add every document of a descriptor file's `text`."""
+    def read_text(self, text: str, source: str, known: Reading | None = None):
+        """Add every document of a descriptor file's `text`, or what `known` (the Reading
+        of the same text by an earlier run, for this `source`: see file_key) says they
+        map to. Returns the file's Reading when it added no error, else None."""
+        errors = len(self.errors)
+        if known is not None:
+            self.skipped += known.skipped
+            for mapped in (*known.groups, *known.components):
+                self._keep(mapped)
+            return known if len(self.errors) == errors else None
+        skipped, mapped = self.skipped, []
         for data, lines in _documents(text, source, self.errors):
             if data is None:
                 continue
@@ -116,18 +168,22 @@ class Catalog:
                 self.errors.append(CatalogError(source, lines.get(()), "expected an entity "
                                                 "(apiVersion, kind, metadata, spec)"))
                 continue
-            self.add_entity(data, source, lines)
+            mapped.append(self.add_entity(data, source, lines))
+        if len(self.errors) != errors:
+            return None
+        return Reading(tuple(m for m in mapped if isinstance(m, Group)),
+                       tuple(m for m in mapped if isinstance(m, Component)),
+                       self.skipped - skipped)
 
-    def read_file(self, path: str | Path):
+    def read_file(self, path: str | Path) -> str | None:
+        """The text of a descriptor file, or None with an error."""
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            return Path(path).read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             self.errors.append(CatalogError(str(path), 1, f"not UTF-8 text: {exc.reason}"))
-            return
         except OSError as exc:
             self.errors.append(CatalogError(str(path), None, f"cannot read: {exc.strerror}"))
-            return
-        self.read_text(text, str(path))
+        return None
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:

@@ -1,18 +1,24 @@
 """`flask catalog import` from descriptor files, through the CLI runner: the mapping of
 docs/catalog.md, all or nothing, idempotent, audited, never deleting."""
 
+import os
+import pty
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from readiness.cli.catalog import PROGRESS_FROM
 from readiness.extensions import db
-from readiness.models import AuditEntry, Service, Team
+from readiness.models import AuditEntry, CatalogFileReading, Service, Team
 
 from ..factories import make_service, make_team
 
-CATALOG = Path(__file__).resolve().parents[1] / "data" / "catalog"
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = ROOT / "tests" / "data" / "catalog"
 
 
 @pytest.fixture
@@ -171,6 +177,66 @@ def test_a_dry_run_says_what_would_change_and_changes_nothing(app, runner, catal
     assert "new: checkout, ledger-core, search-web" in result.output
     assert "Would add 3" in result.output and "Dry run: nothing was changed." in result.output
     assert services() == {} and entries() == 0
+
+
+def kept_readings():
+    return {r.key: r.reading for r in db.session.scalars(select(CatalogFileReading))}
+
+
+def test_an_unchanged_file_is_taken_from_what_the_last_import_read(app, runner, catalog):
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    kept = kept_readings()
+    assert len(kept) == 3  # one Reading a file
+    # Proof that the second run does not parse the file again: it takes what was kept.
+    row = next(r for r in db.session.scalars(select(CatalogFileReading))
+               if any(c[0] == "checkout" for c in r.reading["components"]))
+    row.reading = {**row.reading, "components": [
+        [c[0], "Checkout (as kept)", *c[2:]] if c[0] == "checkout" else c
+        for c in row.reading["components"]]}
+    db.session.commit()
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert "Added 0, updated 1, unchanged 2, skipped 3" in result.output, result.output
+    assert services()["checkout"].name == "Checkout (as kept)"
+    assert kept_readings().keys() == kept.keys()  # marked used, nothing added
+
+
+def test_a_hand_edit_is_put_back_even_when_the_files_are_unchanged(app, runner, catalog):
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    services()["checkout"].tier = 3
+    db.session.commit()
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert "Added 0, updated 1, unchanged 2" in result.output, result.output
+    assert services()["checkout"].tier == 1
+
+
+def test_a_changed_file_is_read_again_and_its_old_reading_expires(app, runner, catalog):
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    before = kept_readings()
+    path = catalog / "payments" / "catalog-info.yaml"
+    path.write_text(path.read_text().replace("title: Checkout", "title: Checkout v2"))
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    after = kept_readings()
+    assert len(after) == 4 and len(after.keys() - before.keys()) == 1
+    assert services()["checkout"].name == "Checkout v2"
+
+
+def test_the_same_file_twice_is_a_duplicate_named_at_both_paths_when_kept(
+        app, runner, catalog):
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 0
+    copy = catalog / "copy.yaml"
+    shutil.copy(catalog / "search" / "catalog-info.yaml", copy)
+    result = runner.invoke(args=["catalog", "import", str(catalog)])
+    assert result.exit_code == 1
+    first = catalog / "search" / "catalog-info.yaml"
+    assert (f"{first}:" in result.output and f"a second component named 'search-web' after "
+            f"mapping (the first is at {copy}:") in result.output, result.output
+
+
+def test_a_dry_run_or_a_refused_run_keeps_no_reading(app, runner, catalog):
+    assert runner.invoke(args=["catalog", "import", "--dry-run", str(catalog)]).exit_code == 0
+    (catalog / "bad.yaml").write_text("kind: Component\nmetadata: {name: Bad Name!}\n")
+    assert runner.invoke(args=["catalog", "import", str(catalog)]).exit_code == 1
+    assert kept_readings() == {}
 
 
 def test_services_gone_from_the_catalog_are_reported_never_deleted(app, runner, catalog):
@@ -429,3 +495,50 @@ def test_export_writes_every_table_as_json_lines_without_secrets(app, runner, tm
     assert json.loads(files["audit_entry"].read_text().splitlines()[0])["seq"] == 1
     again = runner.invoke(args=["export", str(tmp_path / "out")])
     assert again.exit_code == 1 and "is not empty" in again.output
+
+
+@pytest.mark.slow
+def test_a_large_import_on_a_terminal_draws_a_progress_bar(tmp_path):
+    """The real command on a pseudo-terminal: a bar for 500 components or more, none when
+    the output is a pipe."""
+    folder = tmp_path / "large"
+    folder.mkdir()
+    (folder / "group.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: big}\n"
+        "spec: {type: team, children: []}\n")
+    (folder / "components.yaml").write_text("---\n".join(
+        f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {{name: svc-{i}}}\n"
+        f"spec: {{type: service, lifecycle: production, owner: group:default/big}}\n"
+        for i in range(PROGRESS_FROM)))
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+           "SECRET_KEY": "x", "COLUMNS": "80"}
+    command = [Path(sys.executable).with_name("flask"), "--app", "app", "catalog", "import",
+               str(folder)]
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=env, stdin=terminal, stdout=terminal,
+                              stderr=subprocess.PIPE, timeout=120)
+        os.close(terminal)
+        terminal = None
+        shown = b""
+        while chunk := _read_some(controller):
+            shown += chunk
+    finally:
+        os.close(controller)
+        if terminal is not None:
+            os.close(terminal)
+    assert done.returncode == 0, done.stderr
+    text = shown.decode()
+    assert "Importing" in text and "100%" in text and "#" in text, text
+    assert f"Added {PROGRESS_FROM}," in text
+    piped = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert piped.returncode == 0 and "Importing" not in piped.stdout
+    assert f"unchanged {PROGRESS_FROM}," in piped.stdout
+
+
+def _read_some(fd):
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the terminal's other end is closed and all was read
+        return b""

@@ -13,9 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
-import yaml
-
-from . import inputs, services
+from . import inputs, services, yamlfile
 from .inputs import InvalidInput
 from .services import check_description, check_link, check_name, check_slug, check_tier
 
@@ -31,14 +29,11 @@ LINK_KINDS = {
     "dashboard_url": ("dashboard", "grafana", "metrics"),
 }
 _SLUG_SEPARATORS = re.compile(r"[_.]")
-# libyaml's parser when PyYAML has it (wheels do): catalogs run to tens of thousands of
-# documents, which the pure-Python parser reads ~20x slower. Both give the same nodes
-# and lines.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # What a file maps to depends on its text and on the code that maps it: a Reading kept
 # from an earlier run is used again only under the same code (see file_key).
 _MAPPING_CODE = hashlib.sha256(b"\0".join(
-    Path(module).read_bytes() for module in (__file__, services.__file__, inputs.__file__)
+    Path(module).read_bytes()
+    for module in (__file__, services.__file__, inputs.__file__, yamlfile.__file__)
 )).hexdigest()
 
 
@@ -161,7 +156,10 @@ class Catalog:
                 self._keep(mapped)
             return known if len(self.errors) == errors else None
         skipped, mapped = self.skipped, []
-        for data, lines in _documents(text, source, self.errors):
+        def report(line, message):
+            self.errors.append(CatalogError(source, line, message))
+
+        for data, lines in yamlfile.documents(text, report):
             if data is None:
                 continue
             if not isinstance(data, dict):
@@ -376,72 +374,3 @@ def _describe(value):
     if isinstance(value, list):
         return "a list"
     return "text"
-
-
-def _documents(text, source, errors):
-    """(data, {key path: line}) of each YAML document of `text`; a document that cannot
-    be read is reported in `errors` and ends the file (YAML cannot resync after it)."""
-    loader = _LOADER(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            lines = {}
-            ok, data = _read(node, (), lines, source, errors, set(), loader.construct_object)
-            loader.constructed_objects, loader.recursive_objects = {}, {}
-            if ok:
-                yield data, lines
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        if exc.context_mark and (mark.index >= len(text.rstrip()) or mark.line > text.count("\n")):
-            mark = exc.context_mark  # "found end of stream": where the unfinished thing began
-        problem = " ".join(filter(None, (exc.context, exc.problem)))
-        errors.append(CatalogError(source, mark.line + 1 if mark else 1,
-                                   f"YAML syntax error: {problem}"))
-    except yaml.YAMLError as exc:
-        errors.append(CatalogError(source, 1, f"YAML error: {exc}"))
-    finally:
-        loader.dispose()
-
-
-def _read(node, path, lines, source, errors, seen_nodes, scalar, line=None):
-    """(ok, the node as Python data), noting each node's line under its key path in
-    `lines`, in one walk of the node tree; not ok after a duplicate key or an alias (a
-    node met twice: walking a few nested aliases would visit billions of nodes). Keys
-    stay text; scalars are read by PyYAML's safe constructor (`scalar`)."""
-    if id(node) in seen_nodes:
-        errors.append(CatalogError(source, line or node.start_mark.line + 1,
-                                   "YAML aliases (*name) are not supported"))
-        return False, None
-    seen_nodes.add(id(node))
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        ok, data = True, {}
-        seen = {}
-        for key, value in node.value:
-            line = key.start_mark.line + 1
-            if not isinstance(key, yaml.ScalarNode):
-                errors.append(CatalogError(source, line, "keys must be plain words"))
-                ok = False
-                continue
-            if key.value in seen:
-                errors.append(CatalogError(source, line, f"duplicate key '{key.value}' "
-                                                         f"(first at line {seen[key.value]})"))
-                ok = False
-                continue
-            seen[key.value] = line
-            child_ok, data[key.value] = _read(value, (*path, key.value), lines, source,
-                                              errors, seen_nodes, scalar, line)
-            ok = ok and child_ok
-            lines[(*path, key.value)] = line
-        return ok, data
-    if isinstance(node, yaml.SequenceNode):
-        ok, data = True, []
-        for index, child in enumerate(node.value):
-            child_ok, value = _read(child, (*path, index), lines, source, errors, seen_nodes,
-                                    scalar, child.start_mark.line + 1)
-            ok = ok and child_ok
-            data.append(value)
-        return ok, data
-    return True, scalar(node)

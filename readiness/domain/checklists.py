@@ -10,7 +10,6 @@ is validated by strict pydantic models; each error's location is mapped back
 to the line of its node. Every error of a file is reported, not only the first.
 """
 
-import difflib
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,9 +21,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .hashing import content_hash
+from .yamlfile import FACT_PATTERN, SLUG_PATTERN, describe, message_of
 
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
-FACT_PATTERN = r"^[a-z][a-z0-9_]*$"
 STAGES = ("launch", "handoff", "handback")
 EVIDENCE_KINDS = ("none", "text", "link")
 OPERATORS = ("<", "<=", "==", ">=", ">", "!=")
@@ -242,14 +240,14 @@ def parse(text: str, filename: str) -> LoadedFile:
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        file.error((), f"expected a mapping of keys (id, title, stage, …), not {_describe(data)}")
+        file.error((), f"expected a mapping of keys (id, title, stage, …), not {describe(data)}")
         return file
     _check_unique_ids(data, file)
     try:
         checklist = Checklist.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            file.error(error["loc"], _message(error))
+            file.error(error["loc"], message_of(error, Checklist, _MODEL_UNDER))
     else:
         if not file.errors:
             file.checklist = checklist
@@ -318,77 +316,6 @@ def _mappings(value):
 
 def _is_hashable(value) -> bool:
     return isinstance(value, str | int | float | bool)
-
-
-_TYPE_NAMES = {
-    "int_type": "a whole number",
-    "int_from_float": "a whole number",
-    "float_type": "a number",
-    "bool_type": "true or false",
-    "string_type": "text",
-    "tuple_type": "a list",
-    "list_type": "a list",
-    "model_type": "a mapping of keys",
-    "dict_type": "a mapping of keys",
-}
-
-
-def _message(error) -> str:
-    """A sentence a checklist author understands, for one pydantic error."""
-    loc = error["loc"]
-    names = [part for part in loc if isinstance(part, str)]
-    key = names[-1] if names else "checklist"
-    kind = error["type"]
-    value = error.get("input")
-    ctx = error.get("ctx", {})
-    if kind == "missing":
-        return f"missing field '{key}'"
-    if kind == "extra_forbidden":
-        model = _MODEL_UNDER.get(names[-2], Checklist) if len(names) > 1 else Checklist
-        allowed = list(model.model_fields)
-        hint = difflib.get_close_matches(key, allowed, n=1)
-        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-        return f"unknown key '{key}' (allowed: {', '.join(allowed)}){suggestion}"
-    if kind in _TYPE_NAMES:
-        message = f"'{key}' must be {_TYPE_NAMES[kind]}, not {_describe(value)}"
-        if isinstance(value, bool) and kind == "string_type":
-            message += " (YAML reads yes/no/on/off/true/false as booleans: quote the text)"
-        return message
-    if kind == "literal_error":
-        return f"'{key}' must be one of {ctx.get('expected', '')}, not {_describe(value)}"
-    if kind == "string_pattern_mismatch":
-        if ctx.get("pattern") == FACT_PATTERN:
-            return (f"'{key}' must be a fact name (lowercase letters, digits and '_', "
-                    f"starting with a letter), not {_describe(value)}")
-        return (f"'{key}' must be a slug (lowercase letters, digits and '-', starting with "
-                f"a letter or digit), not {_describe(value)}")
-    if kind in ("too_short", "string_too_short"):
-        return f"'{key}' must not be empty"
-    if kind in ("too_long", "string_too_long"):
-        return f"'{key}' is too long (at most {ctx.get('max_length')} characters)"
-    if kind in ("greater_than_equal", "greater_than"):
-        return f"'{key}' must be at least {ctx.get('ge', ctx.get('gt'))}, not {_describe(value)}"
-    if kind in ("less_than_equal", "less_than"):
-        return f"'{key}' must be at most {ctx.get('le', ctx.get('lt'))}, not {_describe(value)}"
-    if kind == "finite_number":
-        return f"'{key}' must be a finite number, not {_describe(value)}"
-    return f"'{key}': {error['msg']}"
-
-
-def _describe(value) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import unicodedata
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from . import checklists
+from . import yamlfile
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-SLUG_PATTERN = re.compile(checklists.SLUG_PATTERN)
+SLUG_PATTERN = re.compile(yamlfile.SLUG_PATTERN)
 MIN_PASSWORD_LENGTH = 8
 # Characters that a correct URL percent-encodes and that could break out of the
 # places a link is written into (HTML attributes, Markdown autolinks).

@@ -67,6 +67,7 @@ class AuditAction(StrEnum):
     SERVICE_HANDBACK = "service:handback"
     SERVICE_RETIRE = "service:retire"
     FACT_RECORD = "fact:record"
+    FACT_COLLECT = "fact:collect"  # a collector's run: readings of many services
     # Action names, not secrets.
     TOKEN_CREATE = "token:create"  # noqa: S105  # nosec B105
     TOKEN_REVOKE = "token:revoke"  # noqa: S105  # nosec B105
@@ -276,16 +277,18 @@ def _verify_events():
 
 def _verify_facts():
     """The facts of each batch (one call that stored facts) must be those its fact:record
-    entry names: as many, with the same digest. Facts stored before batches existed
-    (no batch) are not covered (docs/record.md)."""
+    or fact:collect entry names: as many, with the same digest (of a collect: with each
+    fact's service). Facts stored before batches existed (no batch) are not covered
+    (docs/record.md)."""
     recorded = {}  # batch -> entry
-    for entry in db.session.scalars(select(AuditEntry).where(
-            AuditEntry.action == str(AuditAction.FACT_RECORD))):
+    for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.action.in_(
+            (str(AuditAction.FACT_RECORD), str(AuditAction.FACT_COLLECT))))):
         if "batch" in entry.changes:
             recorded[entry.changes["batch"]] = entry
     stored = {}  # batch -> [rows]
     rows = db.session.execute(
-        select(Fact.batch, Fact.name, Fact.value, Fact.observed_at, Fact.source)
+        select(Fact.batch, Fact.service_id, Fact.name, Fact.value, Fact.observed_at,
+               Fact.source)
         .where(Fact.batch.is_not(None)).execution_options(yield_per=5000))
     for row in rows:
         stored.setdefault(row.batch, []).append(row)
@@ -297,11 +300,14 @@ def _verify_facts():
             problems.append(Problem(where, f"{len(facts)} fact(s) not in the record"))
             continue
         where = f"facts recorded by audit entry {entry.seq}"
-        facts.sort(key=lambda f: (f.name, f.observed_at))  # the order they were stored in
+        # The order they were stored in (one service's: by name and time).
+        facts.sort(key=lambda f: (f.service_id, f.name, f.observed_at))
+        services = ([f.service_id for f in facts]
+                    if entry.action == AuditAction.FACT_COLLECT else None)
         if len(facts) != entry.changes["count"]:
             problems.append(Problem(where, f"{len(facts)} stored, "
                                            f"{entry.changes['count']} recorded"))
-        elif batch_digest(facts) != entry.changes["digest"]:
+        elif batch_digest(facts, service_ids=services) != entry.changes["digest"]:
             problems.append(Problem(where, "a value, time or source changed after they "
                                            "were recorded"))
     for entry in recorded.values():

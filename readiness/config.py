@@ -6,6 +6,7 @@ from pathlib import Path
 
 DEFAULTS = {
     "CHECKLISTS_DIR": None,  # set in load(): <project>/checklists
+    "TELEMETRY_DIR": None,  # set in load(): <project>/telemetry (fact sources)
     "AUTO_MIGRATE": True,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -23,6 +24,7 @@ def load(app, test_config=None):
     """Fill `app.config` from defaults, the environment and `test_config`, in that order."""
     app.config.from_mapping(DEFAULTS)
     app.config["CHECKLISTS_DIR"] = str(Path(app.root_path).parent / "checklists")
+    app.config["TELEMETRY_DIR"] = str(Path(app.root_path).parent / "telemetry")
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     if test_config is not None:

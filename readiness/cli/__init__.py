@@ -1,5 +1,5 @@
 """Flask commands: checklists validate|sync, teams, users, audit verify, gate, tokens,
-facts refresh-latest, demo."""
+facts refresh-latest|collect, demo."""
 
 import sys
 
@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import ROLES, User
 from ..queries import lifecycle as situations
 from ..queries.checklists import synced_versions
+from .telemetry import collect_command
 
 
 def register_commands(app):
@@ -240,6 +241,7 @@ def create_token_command(email, name):
 
 
 facts_group = AppGroup("facts", help="Telemetry facts.")
+facts_group.add_command(collect_command)
 
 
 @facts_group.command("refresh-latest")

@@ -157,11 +157,13 @@ def _in_range(number):
     return abs(number) <= MAX_ABS_VALUE  # False for NaN and the infinities too
 
 
-def batch_digest(facts):
+def batch_digest(facts, service_ids=None):
     """SHA-256 (hex) of a batch of readings (FactInputs, or rows with the same fields) in
     the order given: kept in the batch's audit entry, so `audit verify` sees a value, a
     time or a source changed behind the app's back. Numbers go in as 8-byte little-endian
-    doubles, texts joined by NUL (no stored text holds one): cheap for a thousand facts."""
+    doubles, texts joined by NUL (no stored text holds one): cheap for a thousand facts.
+    A batch of several services (a collector's run) names each fact's service too, in
+    `service_ids` (8-byte little-endian integers)."""
     count = len(facts)
     values = array("d", [f.value for f in facts])
     times = array("d", [f.observed_at.timestamp() for f in facts])
@@ -173,4 +175,9 @@ def batch_digest(facts):
     digest.update(values.tobytes())
     digest.update(times.tobytes())
     digest.update("\0".join(f.source for f in facts).encode())
+    if service_ids is not None:
+        ids = array("q", service_ids)
+        if sys.byteorder == "big":
+            ids.byteswap()
+        digest.update(b"\2" + ids.tobytes())
     return digest.hexdigest()

@@ -13,6 +13,7 @@ import yaml
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 FACT_PATTERN = r"^[a-z][a-z0-9_]*$"
+LABEL_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"  # a Prometheus label name
 # libyaml's parser when PyYAML has it (wheels do): catalogs run to tens of thousands of
 # documents, which the pure-Python parser reads ~20x slower. Both give the same nodes
 # and lines.
@@ -132,6 +133,9 @@ def message_of(error, root, under) -> str:
     if kind == "literal_error":
         return f"'{key}' must be one of {ctx.get('expected', '')}, not {describe(value)}"
     if kind == "string_pattern_mismatch":
+        if ctx.get("pattern") == LABEL_PATTERN:
+            return (f"'{key}' must be a Prometheus label name (letters, digits and '_', "
+                    f"not starting with a digit), not {describe(value)}")
         if ctx.get("pattern") == FACT_PATTERN:
             return (f"'{key}' must be a fact name (lowercase letters, digits and '_', "
                     f"starting with a letter), not {describe(value)}")

@@ -36,15 +36,17 @@ def create_app(test_config=None):
         summaries,  # noqa: F401  (registers the triggers that keep the counts)
     )
     from .api import bp as api_bp
+    from .api import metrics_bp
     from .cli import register_commands
     from .markdown import excerpt
     from .markdown import render as render_markdown
     from .web import admin, auth, errors, home, labels, lifecycle, profile, reviews, services
 
     for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, lifecycle.bp, profile.bp,
-                      admin.bp, api_bp):
+                      admin.bp, api_bp, metrics_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no CSRF to fear
+    csrf.exempt(metrics_bp)
     errors.register(app)
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(excerpt, "excerpt")

@@ -46,6 +46,8 @@ def load(app, test_config=None):
         app.config["SESSION_COOKIE_SECURE"] = True
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret_key(instance)
+    if "METRICS_TOKEN" not in app.config:  # GET /metrics for a Prometheus without a user
+        app.config["METRICS_TOKEN"] = os.environ.get("METRICS_TOKEN") or None
 
 
 def database_url(url, instance):

@@ -16,6 +16,7 @@ from ..domain import checklists, permissions
 from ..domain.facts import parse_facts
 from ..extensions import db
 from ..faults import bookkeeping
+from ..metrics import FACTS_STORED, GATE_ANSWERS
 from ..models import Decision, ManagementEvent, Review, Service, utcnow
 from ..problems import Problem, from_problem
 from ..queries import lifecycle as situations
@@ -173,6 +174,7 @@ def gate(slug):
     if found is None:
         raise Problem(404, "Not Found", f"There is no service '{slug}'.")
     decision = found.decision
+    GATE_ANSWERS.labels("allowed" if decision.allowed else "refused").inc()
     return jsonify({"service": found.slug, "allowed": decision.allowed, "state": found.state,
                     "reasons": list(decision.reasons)}), 200 if decision.allowed else 409
 
@@ -206,6 +208,7 @@ def record_facts(slug):
                                "message": "already recorded with another value"}
                               for f in conflict.conflicts]) from None
     db.session.commit()
+    FACTS_STORED.inc(stored)
     return jsonify({"service": slug, "received": len(facts), "stored": stored,
                     "already_stored": len(facts) - stored})
 

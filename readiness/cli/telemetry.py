@@ -13,6 +13,7 @@ from ..commands.telemetry import QueryFailed, collect
 from ..domain.inputs import parse_rfc3339
 from ..domain.telemetry import discover, load
 from ..extensions import db
+from ..metrics import FACTS_STORED
 
 SHOWN = 10  # names listed a line before "and N more"
 
@@ -58,6 +59,7 @@ def collect_command(config, at):
 
             outcomes = collect(source, ask)
         db.session.commit()
+        FACTS_STORED.inc(sum(outcome.updated for outcome in outcomes))
         for outcome in outcomes:
             failed = failed or outcome.error is not None
             click.echo(f"{source.path} {outcome.name}: {_said(outcome, source.service_label)}")

@@ -144,13 +144,14 @@ class Collected:
 CHUNK = 500  # services per IN list
 
 
-def record_collected(facts_by_service, *, subject, actor=None, now=None):
+def record_collected(facts_by_service, *, subject, actor=None, now=None, **details):
     """Store the readings of many services at once (a collector's run: `facts_by_service`
     maps a service id to its FactInputs, each already checked by the domain's rule), as
     record_facts would one service's, with one `fact:collect` audit entry for them all.
 
     Idempotent per (service, name, observed_at); a reading stored before with another
     value is left as it was and returned as a conflict (the others are still stored).
+    `details` go into the audit entry.
     """
     now = now or utcnow()
     result = Collected()
@@ -187,7 +188,7 @@ def record_collected(facts_by_service, *, subject, actor=None, now=None):
         result.stored.setdefault(service_id, []).append(fact)
     record(AuditAction.FACT_COLLECT, actor=actor, subject=subject, count=len(rows),
            services=len(result.stored), names=sorted({f.name for f in facts}), batch=batch,
-           digest=batch_digest(facts, service_ids=[i for i, _ in rows]))
+           digest=batch_digest(facts, service_ids=[i for i, _ in rows]), **details)
     refresh_worklists(sorted(result.stored))
     return result
 

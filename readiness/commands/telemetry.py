@@ -5,6 +5,7 @@ in one batch with one audit entry a run (commands.facts.record_collected)."""
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -78,8 +79,10 @@ def collect(source: FactSource, ask: Callable[[str], dict], *, now: datetime | N
                 f"{slugs[service_id]}: {error['field']} {error['message']}")
         if facts:
             facts_by_service[service_id] = facts
-    result = record_collected(facts_by_service, subject=Subject("fact_source", source.path),
-                              now=now)
+    # The entry names the source by its file name (an id of at most 64 characters), and
+    # keeps the path as given.
+    result = record_collected(facts_by_service, now=now, file=source.path,
+                              subject=Subject("fact_source", Path(source.path).name[:64]))
     for kept, counted in ((result.stored, "updated"), (result.already, "unchanged")):
         for facts in kept.values():
             for fact in facts:

@@ -86,6 +86,12 @@ def can_accept_handoff(user) -> bool:
     return is_signed_in(user) and user.is_ops_lead
 
 
+def can_read_metrics(*, is_ops_lead: bool, is_admin: bool) -> bool:
+    """GET /metrics tells the organisation's figures: ops leads' and admins' tokens (or
+    the METRICS_TOKEN a Prometheus is given)."""
+    return is_ops_lead or is_admin
+
+
 def can_push_facts(*, is_ops_lead: bool, is_admin: bool, in_owning_team: bool) -> bool:
     """Telemetry for a service comes from its team's tokens, or an ops lead's or admin's.
 

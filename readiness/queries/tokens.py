@@ -21,6 +21,15 @@ def find_token(presented):
     return db.session.execute(TOKEN_ROW, {"digest": digest(presented)}).first()
 
 
+def find_token_with_roles(presented):
+    """The presented token's row (as find_token) with its user's is_ops_lead and
+    is_admin, or None."""
+    if not may_be_token(presented):
+        return None
+    return db.session.execute(TOKEN_ROW.add_columns(User.is_ops_lead, User.is_admin),
+                              {"digest": digest(presented)}).first()
+
+
 # The token, its user's name and rights on the service, and the service, in one statement:
 # monitors push facts often, and this replaces four ORM loads (token, user, service, teams).
 def _token_for_service():

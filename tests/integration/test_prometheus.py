@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from readiness.models import AuditEntry, Fact, Service
 
 from ..conftest import is_ci
 from ..factories import make_service, make_team
-from .test_serving import free_port
+from .test_serving import free_port, gunicorn
 
 pytestmark = pytest.mark.slow  # left out of the quick run (README)
 
@@ -202,7 +203,8 @@ def test_what_cannot_be_used_is_named_and_the_rest_stored(app, runner, binaries,
         "  - name: one_number\n    query: scalar(vector(1))\n")
     with prometheus(binaries, tmp_path / "p", ["checkout", "search"]) as url:
         result = collect(runner, url, "--config", str(source))
-    assert result.exit_code == 1
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (
+        result.output, result.exception)
     out = result.output
     assert f"{source} pages_per_week: 2 service(s) updated, 0 already stored" in out
     assert (f"{source} broken: query failed: Prometheus refused the query: bad_data: "
@@ -235,6 +237,62 @@ def test_a_server_that_is_down_is_a_clear_message(app, runner, tmp_path):
     assert result.exit_code == 1
     assert (f"{source} pages_per_week: query failed: http://127.0.0.1:{port}: cannot reach "
             "Prometheus") in result.output
+
+
+METRICS_TOKEN = "metrics-token-for-the-test"
+GATE_CALLS = 60
+
+
+def test_readiness_metrics_are_right_across_workers_and_scraped_by_prometheus(
+        make_app, binaries, tmp_path, database_uri):
+    bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    with gunicorn(database_uri, workers=2, env={"METRICS_TOKEN": METRICS_TOKEN}) as base:
+        with make_app(create_tables=False).app_context():  # the database gunicorn made
+            load_demo()
+            db.session.commit()
+            ops_managed = len(db.session.scalars(select(Service.id).where(
+                Service.state == "ops_managed")).all())
+            slug = db.session.scalar(select(Service.slug).where(
+                Service.state == "ops_managed"))
+            admin = _admin_token()
+            db.session.remove()
+        # Gate answers four at a time, so both workers give some; every scrape, whichever
+        # worker answers it, counts them all.
+        def gate(_):
+            return requests.get(f"{base}/api/v1/services/{slug}/gate", headers=admin,
+                                timeout=30).status_code
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(gate, range(GATE_CALLS)))
+        result = "allowed" if answers[0] == 200 else "refused"
+        for _ in range(6):
+            scraped = requests.get(f"{base}/metrics", headers=bearer, timeout=30)
+            assert scraped.status_code == 200
+            assert (f'readiness_gate_answers_total{{result="{result}"}} {GATE_CALLS}.0'
+                    in scraped.text)
+        port = base.rsplit(":", 1)[1]
+        scrape = ("scrape_configs:\n  - job_name: readiness\n    scrape_interval: 1s\n"
+                  f"    authorization: {{credentials: {METRICS_TOKEN}}}\n"
+                  f"    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n")
+        with prometheus(binaries, tmp_path, scrape=scrape) as url:
+            deadline = time.monotonic() + 60
+            while not (found := ask(url, 'readiness_services{state="ops_managed"}',
+                                    datetime.now(UTC))):
+                assert time.monotonic() < deadline, "Prometheus scraped nothing in 60 s"
+                time.sleep(0.5)
+            assert float(found[0]["value"][1]) == ops_managed
+            assert found[0]["metric"]["job"] == "readiness"
+            up = ask(url, "up", datetime.now(UTC))
+            assert [float(s["value"][1]) for s in up] == [1.0]
+
+
+def _admin_token():
+    from readiness.commands.tokens import create_token
+    from readiness.models import User
+    admin = db.session.scalars(select(User).where(User.is_admin)).first()
+    token = create_token(admin, name="gate test", actor=admin)[1]
+    db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _facts():

@@ -20,12 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def gunicorn(database_uri, workers=2):
+def gunicorn(database_uri, workers=2, env=None):
     """gunicorn serving app:app from the checkout (gunicorn.conf.py included) on a free
-    port, as the README says; yields the base URL once it answers."""
+    port, as the README says, with `env` added to the environment; yields the base URL
+    once it answers."""
     port = free_port()
     command = Path(sys.executable).with_name("gunicorn")
-    env = {**os.environ, "DATABASE_URL": database_uri, "SECRET_KEY": "serving-test"}
+    env = {**os.environ, "DATABASE_URL": database_uri, "SECRET_KEY": "serving-test",
+           **(env or {})}
     server = subprocess.Popen(
         [command, "-w", str(workers), "-b", f"127.0.0.1:{port}", "app:app"], cwd=ROOT,
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -451,6 +451,7 @@ def app_pages(port, targets, cookie, lead, bearer):
         "review_page": (port, f"/reviews/{targets['review_id']}", cookie, (200,)),
         "my_work": (port, "/my-work", lead, (200,)),  # an ops lead's queue
         "gate": (port, f"/api/v1/services/{slug}/gate", bearer, (200, 409)),
+        "metrics": (port, "/metrics", bearer, (200,)),  # what a Prometheus scrapes
     }
 
 

@@ -78,6 +78,8 @@ class AuditAction(StrEnum):
     REVIEW_APPROVE = "review:approve"
     REVIEW_REQUEST_CHANGES = "review:request_changes"
     REVIEW_WITHDRAW = "review:withdraw"
+    SUBSCRIPTION_CREATE = "subscription:create"
+    SUBSCRIPTION_DISABLE = "subscription:disable"
 
 
 class Actor(NamedTuple):

@@ -46,6 +46,14 @@ def load(app, test_config=None):
         app.config["SESSION_COOKIE_SECURE"] = True
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or instance_secret_key(instance)
+    if "BASE_URL" not in app.config:  # links in notifications, sent without a request
+        app.config["BASE_URL"] = (os.environ.get("BASE_URL")
+                                  or "http://127.0.0.1:8000").rstrip("/")
+    if "WEBHOOK_ALLOW_PRIVATE" not in app.config:
+        app.config["WEBHOOK_ALLOW_PRIVATE"] = os.environ.get(
+            "WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+    if "WORKER_LEASE_SECONDS" not in app.config:  # how long a dead worker holds its work
+        app.config["WORKER_LEASE_SECONDS"] = int(os.environ.get("WORKER_LEASE_SECONDS", "30"))
     if "METRICS_TOKEN" not in app.config:  # GET /metrics for a Prometheus without a user
         app.config["METRICS_TOKEN"] = os.environ.get("METRICS_TOKEN") or None
 

@@ -2,6 +2,7 @@
 
 import fcntl
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from itertools import repeat
 from pathlib import Path
@@ -36,7 +37,25 @@ def configure_engine(app):
             event.listen(engine, "commit", _after_commit)
 
 
+# Set for a process whose every transaction may write (the worker): see writing().
+_WRITING = ContextVar("writing", default=False)
+
+
+@contextmanager
+def writing():
+    """Within it, every SQLite transaction begins with BEGIN IMMEDIATE, as a write
+    request's does: for a process outside requests that reads, then writes, beside
+    others (the worker; docs/notifications.md)."""
+    token = _WRITING.set(True)
+    try:
+        yield
+    finally:
+        _WRITING.reset(token)
+
+
 def _is_write_request():
+    if _WRITING.get():
+        return True
     return (has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
             and not g.get("_only_reads"))
 

@@ -1,9 +1,9 @@
 """Everything the database holds, as JSON Lines, one file per table (infrastructure: it
 walks the tables themselves) for `flask --app app export PATH`.
 
-Secrets stay behind: password hashes, session nonces and API token digests are left
-out of their tables (a token's first characters, which pages show to tell tokens
-apart, stay), and the sign-in throttle's bookkeeping
+Secrets stay behind: password hashes, session nonces, API token digests and webhook
+signing secrets are left out of their tables (a token's first characters, which pages
+show to tell tokens apart, stay), and the sign-in throttle's bookkeeping
 (`login_attempt`: addresses) is not exported at all. Rows are read in chunks, so an
 export of millions of facts needs little memory.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from .extensions import db
 
 LEFT_OUT_COLUMNS = {"user": {"password_hash", "session_nonce"},
-                    "api_token": {"digest"}}
+                    "api_token": {"digest"}, "subscription": {"secret"}}
 LEFT_OUT_TABLES = {"login_attempt"}
 CHUNK = 2000
 

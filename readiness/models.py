@@ -520,3 +520,69 @@ class ApiToken(db.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+SUBSCRIPTION_KINDS = ("webhook", "slack", "email")
+DELIVERY_STATES = ("pending", "delivered", "failed", "cancelled")
+
+
+class Subscription(db.Model):
+    """Someone asking to be told of events (docs/notifications.md): where (`kind` and
+    `target`: a URL, or an email address), and which events (empty filters: all)."""
+
+    __table_args__ = (one_of("kind", SUBSCRIPTION_KINDS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(2000))
+    # A webhook's signing secret (whsec_…): shown once; kept, as signing needs it.
+    secret: Mapped[str | None] = mapped_column(String(100))
+    event_types: Mapped[list] = mapped_column(JSON, default=list)
+    teams: Mapped[list] = mapped_column(JSON, default=list)  # team slugs
+    services: Mapped[list] = mapped_column(JSON, default=list)  # service slugs
+    tiers: Mapped[list] = mapped_column(JSON, default=list)
+    # The record's last entry when it was made: it is told of the entries after it.
+    since_seq: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str] = mapped_column(String(300), default="")
+    # A worker sending its deliveries holds it until then (one worker a subscription).
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class Delivery(db.Model):
+    """One event for one subscription: its body fixed when made, its `message_id` the
+    same on every attempt (the `webhook-id`)."""
+
+    __table_args__ = (
+        one_of("state", DELIVERY_STATES),
+        Index("ix_delivery_subscription_state_id", "subscription_id", "state", "id"),
+        Index("ix_delivery_state_next", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscription.id", ondelete="CASCADE"))
+    event_seq: Mapped[int]  # the audit entry's seq (0: a test message)
+    event_type: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None]
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventCursor(db.Model):
+    """How far the worker has turned the record into deliveries (the record is the
+    outbox: an entry is written with its change, so no event is lost)."""
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import ROLES, User
 from ..queries import lifecycle as situations
 from ..queries.checklists import synced_versions
+from .notifications import webhooks_group, worker_command
 from .telemetry import collect_command
 
 
@@ -34,6 +35,8 @@ def register_commands(app):
     from .catalog import catalog_group
 
     app.cli.add_command(catalog_group)
+    app.cli.add_command(webhooks_group)
+    app.cli.add_command(worker_command)
     from .demo import demo_command
 
     app.cli.add_command(demo_command)

@@ -31,7 +31,9 @@ def page_paths(app, ids):
     """Every GET page of the URL map, its parameters filled from the demo."""
     fills = {"slug": ids["slug"], "review_id": ids["review"], "user_id": ids["user"],
              "team_id": ids["team"], "version_id": ids["version"]}
-    skipped = {"static", "home.favicon", "reviews.export", "services.export_csv", "api.openapi"}
+    # Downloads, and text for machines (the OpenAPI document, Prometheus' /metrics).
+    skipped = {"static", "home.favicon", "reviews.export", "services.export_csv", "api.openapi",
+               "metrics.scrape"}
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in skipped or \

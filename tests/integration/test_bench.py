@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 PAGES = {"dashboard", "services", "services_filtered", "service_page", "review_page",
          "my_work"}
-ENDPOINTS = {*PAGES, "gate", "bare", "ingest_1000_facts"}
+ENDPOINTS = {*PAGES, "gate", "metrics", "bare", "ingest_1000_facts"}
 NEWEST = ("SELECT f.service_id, f.name, f.value, f.observed_at FROM fact f JOIN "
           "(SELECT service_id, name, max(observed_at) AS at FROM fact GROUP BY service_id, name)"
           " m ON m.service_id = f.service_id AND m.name = f.name AND m.at = f.observed_at")

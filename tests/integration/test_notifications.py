@@ -1,0 +1,243 @@
+"""Notifications to real receivers on loopback: Standard Webhooks signatures checked by
+the `standardwebhooks` package, Slack's shape, order and retries, 410 and 429, and the
+address guard."""
+
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook
+
+from readiness.cli.notifications import send
+from readiness.commands import notifications as ops
+from readiness.extensions import db
+from readiness.models import AuditEntry, Delivery, Subscription, utcnow
+
+from ..factories import make_checklist_version, make_service, make_team, make_user
+from .test_reviews import DONE
+
+pytestmark = pytest.mark.config(WEBHOOK_ALLOW_PRIVATE=True)
+
+
+class Receiver:
+    """An HTTP server on a free loopback port that keeps every request and answers with
+    the next of `statuses` (then 200)."""
+
+    def __init__(self, statuses=(), headers=None):
+        self.requests, self.statuses = [], list(statuses)
+        self.headers = headers or {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                for name, value in receiver.headers.get(status, {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(*statuses, headers=None):
+        made.append(Receiver(statuses, headers))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def subscribe(url, **filters):
+    subscription, secret = ops.subscribe(None, target=url, refusal=lambda _url: None,
+                                         **{"kind": "webhook", **filters})
+    db.session.commit()
+    return subscription, secret
+
+
+class Clock:
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+
+def work(clock=utcnow):
+    """One round of the worker: the record into deliveries, then send what is due."""
+    ops.fan_out("http://readiness.test")
+    db.session.commit()
+    return ops.deliver_due(send, clock=clock)
+
+
+def test_a_review_submitted_on_the_web_reaches_a_webhook_and_slack(client, login, receiver):
+    team = make_team(slug="payments")
+    member = make_user(email="member@example.com", teams=[team])
+    make_service(slug="checkout", name="Checkout", team=team, state="development")
+    version = make_checklist_version()
+    db.session.commit()
+    hook, slack = receiver(), receiver()
+    _, secret = subscribe(hook.url, event_types=["review.submitted"])
+    subscribe(slack.url, kind="slack", teams=["payments"])
+    login(member)
+    started = client.post("/services/checkout/reviews",
+                          data={"checklist_version_id": version.id})
+    review_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    assert client.post(f"/reviews/{review_id}/answers",
+                       data={**DONE, "action": "submit"}).status_code == 302
+    work()
+    assert len(hook.requests) == 1  # only review.submitted
+    headers, body = hook.requests[0]
+    payload = Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
+    assert payload["type"] == "review.submitted"
+    data = payload["data"]
+    assert data["service"] == {"slug": "checkout", "name": "Checkout", "team": "payments",
+                               "tier": 2}
+    assert data["links"]["review"] == f"http://readiness.test/reviews/{review_id}"
+    assert data["actor"]["email"] == "member@example.com"
+    # Slack: every event of the team (review started, submitted), as Block Kit.
+    kinds = []
+    for headers, body in slack.requests:
+        message = json.loads(body)
+        assert "webhook-signature" not in {k.lower() for k in headers}
+        assert message["text"]
+        section, context = message["blocks"]
+        assert section["type"] == "section" and section["text"]["type"] == "mrkdwn"
+        assert len(section["text"]["text"]) <= 3000
+        assert section["accessory"]["type"] == "button"
+        assert section["accessory"]["url"].startswith("http://readiness.test/")
+        assert context["type"] == "context"
+        kinds.append(context["elements"][0]["text"].split("`")[1])
+    assert kinds == ["review.started", "review.saved", "review.submitted"] or \
+        kinds == ["review.started", "review.submitted"]
+
+
+def test_a_failing_receiver_gets_the_same_message_again_and_the_rest_in_order(app, receiver):
+    hook = receiver(500, 500, 500)
+    _, secret = subscribe(hook.url)
+    teams = [make_team(slug=f"team-{i}") for i in range(3)]  # three events: team.created
+    db.session.commit()
+    clock = Clock()
+    for _ in range(10):
+        work(clock)
+        clock.now += timedelta(hours=3)  # past every wait so far
+    bodies = [json.loads(body) for _, body in hook.requests]
+    ids = [headers["webhook-id"] for headers, _ in hook.requests]
+    assert len(ids) == 6  # the first event four times, then the two others
+    assert len(set(ids[:4])) == 1 and len(set(ids)) == 3
+    assert [b["data"]["changes"]["slug"] for b in bodies] == [
+        "team-0", "team-0", "team-0", "team-0", "team-1", "team-2"]
+    for headers, body in hook.requests:
+        Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
+    assert {t.slug for t in teams} == {"team-0", "team-1", "team-2"}
+
+
+def test_retries_wait_as_designed_and_then_give_up(app, receiver):
+    hook = receiver(*[503] * 8)
+    subscribe(hook.url)
+    make_team(slug="one")
+    db.session.commit()
+    clock = Clock()
+    start = clock.now
+    work(clock)
+    waits = []
+    delivery = db.session.scalars(select(Delivery)).one()
+    while delivery.state == "pending":
+        waits.append(delivery.next_attempt_at - clock.now)
+        clock.now = delivery.next_attempt_at
+        work(clock)
+        db.session.refresh(delivery)
+    assert waits == [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30),
+                     timedelta(hours=2), timedelta(hours=5), timedelta(hours=10),
+                     timedelta(hours=24)]
+    assert (delivery.state, delivery.attempts, delivery.last_status) == ("failed", 8, 503)
+    assert len(hook.requests) == 8 and clock.now > start
+
+
+def test_gone_disables_the_subscription_and_too_many_waits_for_retry_after(app, receiver):
+    gone, busy = receiver(410), receiver(429, headers={429: {"Retry-After": "120"}})
+    first, _ = subscribe(gone.url)
+    subscribe(busy.url)
+    make_team(slug="one")
+    make_team(slug="two")
+    db.session.commit()
+    clock = Clock()
+    work(clock)
+    db.session.refresh(first)
+    assert first.disabled_at is not None and "410" in first.disabled_reason
+    assert db.session.scalars(select(AuditEntry.action).where(
+        AuditEntry.action == "subscription:disable")).all() == ["subscription:disable"]
+    assert len(gone.requests) == 1  # the second event is not sent to it
+    waiting = db.session.scalars(select(Delivery).where(Delivery.state == "pending")
+                                 .order_by(Delivery.id)).first()
+    assert waiting.next_attempt_at - clock.now == timedelta(seconds=120)
+    clock.now += timedelta(seconds=121)
+    work(clock)
+    types = [json.loads(body)["type"] for _, body in busy.requests]
+    # The first event (429), then again, the second, and the disabling of the other.
+    assert types == ["team.created", "team.created", "team.created", "subscription.disabled"]
+
+
+@pytest.mark.config(WEBHOOK_ALLOW_PRIVATE=False)
+@pytest.mark.parametrize("url", ["http://127.0.0.1/hook", "http://10.0.0.1/hook",
+                                 "http://[::1]/hook", "http://169.254.169.254/latest",
+                                 "http://localhost:8080/x"])
+def test_private_addresses_are_refused_unless_allowed(runner, url):
+    result = runner.invoke(args=["webhooks", "add", url])
+    assert result.exit_code == 1
+    assert "loopback, private or link-local address" in result.output
+    assert "WEBHOOK_ALLOW_PRIVATE=1" in result.output
+    assert db.session.scalars(select(Subscription)).all() == []
+
+
+def test_the_command_line_adds_lists_and_tests(runner, receiver):
+    hook = receiver()
+    added = runner.invoke(args=["webhooks", "add", hook.url, "--event", "team.created",
+                                "--tier", "1"])
+    assert added.exit_code == 0, added.output
+    subscription_id, secret = added.stdout.split()[:2]
+    assert secret.startswith("whsec_")
+    listed = runner.invoke(args=["webhooks", "list"])
+    assert f"{subscription_id}\twebhook\t{hook.url}\tevent=team.created, tier=1\tactive" \
+        in listed.output
+    assert runner.invoke(args=["webhooks", "test", subscription_id]).exit_code == 0
+    assert runner.invoke(args=["worker", "--once"]).exit_code == 0
+    headers, body = hook.requests[0]
+    assert Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})[
+        "type"] == "webhook.test"
+    unknown = runner.invoke(args=["webhooks", "add", hook.url, "--event", "review.eaten"])
+    assert unknown.exit_code == 1 and "unknown event type(s): review.eaten" in unknown.output
+
+
+def test_a_team_member_subscribes_only_to_their_teams(app):
+    team, other = make_team(slug="mine"), make_team(slug="theirs")
+    member = make_user(teams=[team])
+    db.session.commit()
+    with pytest.raises(ops.InvalidInput, match="events of their own teams"):
+        ops.subscribe(member, kind="webhook", target="https://example.com/h",
+                      teams=["theirs"], refusal=lambda _url: None)
+    with pytest.raises(ops.InvalidInput, match="events of their own teams"):
+        ops.subscribe(member, kind="webhook", target="https://example.com/h",
+                      refusal=lambda _url: None)
+    subscription, _ = ops.subscribe(member, kind="webhook", target="https://example.com/h",
+                                    teams=["mine"], refusal=lambda _url: None)
+    assert subscription.teams == ["mine"] and other.slug == "theirs"

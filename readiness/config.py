@@ -52,6 +52,10 @@ def load(app, test_config=None):
     if "WEBHOOK_ALLOW_PRIVATE" not in app.config:
         app.config["WEBHOOK_ALLOW_PRIVATE"] = os.environ.get(
             "WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+    if "SMTP_URL" not in app.config:  # email notifications (docs/notifications.md)
+        app.config["SMTP_URL"] = os.environ.get("SMTP_URL") or None
+    if "SMTP_FROM" not in app.config:
+        app.config["SMTP_FROM"] = os.environ.get("SMTP_FROM") or "readiness@localhost"
     if "WORKER_LEASE_SECONDS" not in app.config:  # how long a dead worker holds its work
         app.config["WORKER_LEASE_SECONDS"] = int(os.environ.get("WORKER_LEASE_SECONDS", "30"))
     if "METRICS_TOKEN" not in app.config:  # GET /metrics for a Prometheus without a user

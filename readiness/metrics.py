@@ -2,7 +2,8 @@
 
 Two kinds, each correct with several workers and several servers:
 - Figures of the organisation (services by state, reviews, handback candidates,
-  approvals expiring) are gauges read from the database at each scrape
+  approvals expiring, notifications sent by outcome and waiting) are read from the
+  database at each scrape
   (queries.metrics): every server answers the same, so any one may be scraped.
 - Events counted as they happen (gate answers, facts stored) are counters of the
   processes that saw them. With PROMETHEUS_MULTIPROC_DIR set (gunicorn.conf.py sets it
@@ -14,7 +15,7 @@ Two kinds, each correct with several workers and several servers:
 import os
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -53,6 +54,15 @@ class _Figures:
         expiring.add_metric(["false"], f.approvals_expiring)
         expiring.add_metric(["true"], f.approvals_expired)
         yield expiring
+        deliveries = CounterMetricFamily("readiness_deliveries", "Attempts at sending "
+                                         "notifications, by outcome (delivered, retried, "
+                                         "failed: the last try, cancelled: 410 Gone).",
+                                         labels=["outcome"])
+        for outcome, count in f.deliveries.items():
+            deliveries.add_metric([outcome], count)
+        yield deliveries
+        yield GaugeMetricFamily("readiness_delivery_backlog", "Notifications waiting to be "
+                                "sent, or sent again.", value=f.delivery_backlog)
 
 
 def exposition(figures) -> bytes:

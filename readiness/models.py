@@ -580,6 +580,15 @@ class Delivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DeliveryCount(db.Model):
+    """Attempts at deliveries by outcome (delivered, retried, failed, cancelled), kept in
+    the transaction that notes each: GET /metrics reads a few rows, however long the
+    history."""
+
+    outcome: Mapped[str] = mapped_column(String(12), primary_key=True)
+    deliveries: Mapped[int] = mapped_column(default=0)
+
+
 class EventCursor(db.Model):
     """How far the worker has turned the record into deliveries (the record is the
     outbox: an entry is written with its change, so no event is lost)."""

@@ -1,4 +1,4 @@
-"""subscription, delivery, event_cursor: notifications from the record
+"""subscription, delivery, delivery_count, event_cursor: notifications from the record
 
 Revision ID: 0016
 Revises: 0015
@@ -56,6 +56,11 @@ def upgrade():
     )
     op.create_index('ix_delivery_subscription_state_id', 'delivery', ['subscription_id', 'state', 'id'], unique=False)
     op.create_index('ix_delivery_state_next', 'delivery', ['state', 'next_attempt_at'], unique=False)
+    op.create_table('delivery_count',
+    sa.Column('outcome', sa.String(length=12), nullable=False),
+    sa.Column('deliveries', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('outcome', name=op.f('pk_delivery_count'))
+    )
     op.create_table('event_cursor',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
@@ -68,6 +73,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('event_cursor')
+    op.drop_table('delivery_count')
     op.drop_index('ix_delivery_state_next', table_name='delivery')
     op.drop_index('ix_delivery_subscription_state_id', table_name='delivery')
     op.drop_table('delivery')

@@ -7,14 +7,14 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from .. import mail, worker
 from .. import webhooks as http
-from .. import worker
 from ..commands import notifications as ops
 from ..domain.inputs import InvalidInput
 from ..extensions import db
 from ..models import Delivery, Subscription, User
 
-webhooks_group = AppGroup("webhooks", help="Subscriptions to events: webhooks, Slack.")
+webhooks_group = AppGroup("webhooks", help="Subscriptions to events: webhooks, Slack, email.")
 
 
 def _refusal(url):
@@ -87,6 +87,9 @@ def test_command(subscription_id):
 def send(subscription, delivery):
     """One attempt at a delivery, as its subscription's kind says."""
     allow = current_app.config["WEBHOOK_ALLOW_PRIVATE"]
+    if subscription.kind == "email":
+        return mail.send(current_app.config["SMTP_URL"], current_app.config["SMTP_FROM"],
+                         subscription.target, delivery.body)
     if subscription.kind == "slack":
         return http.post(subscription.target, http.slack_body(delivery.body),
                          allow_private=allow)

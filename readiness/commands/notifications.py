@@ -17,11 +17,13 @@ from sqlalchemy import func, select, update
 
 from ..audit import AuditAction, record
 from ..domain import notifications as rules
-from ..domain.inputs import InvalidInput, is_http_link
+from ..domain.inputs import EMAIL_PATTERN, InvalidInput, is_http_link
 from ..extensions import db
+from ..fact_table import upsert
 from ..models import (
     AuditEntry,
     Delivery,
+    DeliveryCount,
     EventCursor,
     Review,
     Service,
@@ -49,12 +51,14 @@ def subscribe(user, *, kind, target, event_types=(), teams=(), services=(), tier
         raise InvalidInput(f"'{kind}' is not a kind: webhook, slack or email", "kind")
     target = target.strip()
     if kind == "email":
-        raise InvalidInput("email subscriptions are not available yet", "kind")
-    if not is_http_link(target):
-        raise InvalidInput(f"{target!r} is not an http:// or https:// address", "target")
-    refused = refusal(target)
-    if refused:
-        raise InvalidInput(refused, "target")
+        if not EMAIL_PATTERN.match(target) or len(target) > 254:
+            raise InvalidInput(f"{target!r} is not an email address", "target")
+    else:
+        if not is_http_link(target):
+            raise InvalidInput(f"{target!r} is not an http:// or https:// address", "target")
+        refused = refusal(target)
+        if refused:
+            raise InvalidInput(refused, "target")
     unknown = rules.unknown_event_types(event_types)
     if unknown:
         raise InvalidInput(f"unknown event type(s): {', '.join(unknown)} "
@@ -206,6 +210,7 @@ def _note(subscription, delivery, outcome, now):
     delivery.last_attempt_at = now
     delivery.last_status = outcome.status
     delivery.last_error = outcome.error[:500]
+    _count(_outcome(delivery, outcome))
     if outcome.delivered:
         delivery.state, delivery.delivered_at = "delivered", now
     elif outcome.status == 410:  # Gone: the receiver asks to be forgotten
@@ -225,6 +230,25 @@ def _note(subscription, delivery, outcome, now):
             delivery.state = "failed"
         else:
             delivery.next_attempt_at = now + wait
+
+
+def _outcome(delivery, outcome):
+    """What an attempt comes to, for the counts: delivered, cancelled (410), failed (the
+    last try) or retried."""
+    if outcome.delivered:
+        return "delivered"
+    if outcome.status == 410:
+        return "cancelled"
+    if outcome.status == 429 and outcome.retry_after is not None:
+        return "retried"
+    return "failed" if rules.retry_wait(delivery.attempts) is None else "retried"
+
+
+def _count(outcome):
+    table = DeliveryCount.__table__
+    insert = upsert(table, db.session).values(outcome=outcome, deliveries=1)
+    db.session.execute(insert.on_conflict_do_update(
+        index_elements=["outcome"], set_={"deliveries": table.c.deliveries + 1}))
 
 
 def _delivery(subscription, seq, event_type, body, due):

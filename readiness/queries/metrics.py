@@ -10,9 +10,18 @@ from ..domain import lifecycle
 from ..domain.checklists import STAGES
 from ..domain.reviews import REVIEW_STATES
 from ..extensions import db
-from ..models import ChecklistVersion, ReviewStateCount, Service, ServiceStateCount
+from ..models import (
+    ChecklistVersion,
+    Delivery,
+    DeliveryCount,
+    ReviewStateCount,
+    Service,
+    ServiceStateCount,
+)
 from .dashboard import EXPIRY_WINDOW
 from .worklists import count_upto
+
+DELIVERY_OUTCOMES = ("delivered", "retried", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,8 @@ class Figures:
     handback_candidates: int
     approvals_expiring: int  # live services whose launch approval expires within 30 days
     approvals_expired: int  # … or already has
+    deliveries: dict[str, int]  # attempts by outcome
+    delivery_backlog: int  # deliveries waiting to be sent (or sent again)
 
 
 def figures(now: datetime) -> Figures:
@@ -34,7 +45,11 @@ def figures(now: datetime) -> Figures:
     candidates, _ = count_upto(select(Service.id).where(
         Service.state == "ops_managed", Service.handback_failing_from <= now), None)
     expiring, expired = _approvals(now)
-    return Figures(services, reviews, candidates, expiring, expired)
+    deliveries = dict.fromkeys(DELIVERY_OUTCOMES, 0)
+    deliveries.update(db.session.execute(
+        select(DeliveryCount.outcome, DeliveryCount.deliveries)).all())
+    backlog, _ = count_upto(select(Delivery.id).where(Delivery.state == "pending"), None)
+    return Figures(services, reviews, candidates, expiring, expired, deliveries, backlog)
 
 
 def _approvals(now):

@@ -18,6 +18,7 @@ from readiness.models import AuditEntry, Delivery, Subscription, utcnow
 
 from ..factories import make_checklist_version, make_service, make_team, make_user
 from .test_reviews import DONE
+from .test_serving import free_port
 
 pytestmark = pytest.mark.config(WEBHOOK_ALLOW_PRIVATE=True)
 
@@ -241,3 +242,76 @@ def test_a_team_member_subscribes_only_to_their_teams(app):
     subscription, _ = ops.subscribe(member, kind="webhook", target="https://example.com/h",
                                     teams=["mine"], refusal=lambda _url: None)
     assert subscription.teams == ["mine"] and other.slug == "theirs"
+
+
+def test_metrics_count_deliveries_by_outcome_and_the_backlog(app, client, receiver):
+    from readiness.commands.tokens import create_token
+    admin = make_user(roles=("admin",))
+    _, token = create_token(admin, name="m", actor=admin)
+    hook = receiver(500)
+    subscribe(hook.url)
+    make_team(slug="one")
+    make_team(slug="two")
+    db.session.commit()
+    clock = Clock()
+    work(clock)  # the first fails (retried), the second waits behind it
+
+    def metrics():
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines() if line.startswith("readiness_deliver")}
+
+    found = metrics()
+    assert found['readiness_deliveries_total{outcome="retried"}'] == 1
+    assert found['readiness_deliveries_total{outcome="delivered"}'] == 0
+    assert found["readiness_delivery_backlog"] == 2
+    clock.now += timedelta(seconds=6)
+    work(clock)
+    found = metrics()
+    assert found['readiness_deliveries_total{outcome="delivered"}'] == 2
+    assert found["readiness_delivery_backlog"] == 0
+
+
+@pytest.fixture
+def smtp_server():
+    """aiosmtpd on a free loopback port; yields (its smtp:// URL, the messages)."""
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((envelope.rcpt_tos, envelope.content.decode()))
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield f"smtp://127.0.0.1:{port}", received
+    finally:
+        controller.stop()
+
+
+def test_an_email_subscription_is_mailed_through_smtp(app, smtp_server):
+    url, received = smtp_server
+    app.config["SMTP_URL"] = url
+    try:
+        ops.subscribe(None, kind="email", target="ops@example.com",
+                      event_types=["service.created"], refusal=lambda _url: None)
+        make_service(slug="checkout", name="Checkout", team=make_team(slug="payments"))
+        db.session.commit()
+        work()
+    finally:
+        app.config["SMTP_URL"] = None
+    (recipients, content), = received
+    assert recipients == ["ops@example.com"]
+    assert "Subject: [readiness] system: service created (Checkout)" in content
+    assert "Open in readiness: http://readiness.test/services/checkout" in content
+    assert db.session.scalars(select(Delivery.state)).all() == ["delivered"]
+
+
+def test_an_email_subscription_needs_an_address(app):
+    with pytest.raises(ops.InvalidInput, match="is not an email address"):
+        ops.subscribe(None, kind="email", target="not-an-address",
+                      refusal=lambda _url: None)

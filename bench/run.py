@@ -477,13 +477,16 @@ def growth(args):
             database = Database(url)
             counts[size] = database.counts()
             targets = database.targets()
-            env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32)}
+            metrics_token = secrets.token_hex(16)  # /metrics without an API token
+            env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(32),
+                   "METRICS_TOKEN": metrics_token}
             servers[size] = app = Server(f"app-{size}", args.app_dir, "app:app", args.workers,
                                          env, log_dir)
             app.wait("/login")
             cookie = {"Cookie": sign_in(app.port, args.email, args.password)}
             lead = {"Cookie": sign_in(app.port, targets["ops_lead"], args.password)}
-            pages[size] = app_pages(app.port, targets, cookie, lead, {})
+            pages[size] = app_pages(app.port, targets, cookie, lead,
+                                    {"Authorization": f"Bearer {metrics_token}"})
             del pages[size]["gate"]  # one service by its slug: flat (bench/README.md)
             print(f"{size}: {url} ({counts[size]['service']:,} services)")
         only = {x.strip() for x in args.only.split(",") if x.strip()}

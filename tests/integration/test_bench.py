@@ -112,7 +112,7 @@ def test_generate_verify_and_run(tmp_path):
     (growth_file,) = tmp_path.glob("*-sqlite-growth.json")
     growth = json.loads(growth_file.read_text())
     assert (growth["rows"]["small"]["service"], growth["rows"]["large"]["service"]) == (100, 200)
-    assert set(growth["results"]) == PAGES
+    assert set(growth["results"]) == PAGES | {"metrics"}
     for page, result in growth["results"].items():
         assert result["p95_ratio"] == round(result["large"]["p95_ms"]
                                             / result["small"]["p95_ms"], 3)

@@ -315,3 +315,13 @@ def test_an_email_subscription_needs_an_address(app):
     with pytest.raises(ops.InvalidInput, match="is not an email address"):
         ops.subscribe(None, kind="email", target="not-an-address",
                       refusal=lambda _url: None)
+
+
+def test_every_event_type_is_documented():
+    from pathlib import Path
+
+    from readiness.audit import AuditAction
+    from readiness.domain.notifications import ALL_EVENT_TYPES, EVENT_TYPES
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    assert all(f"| `{kind}` |" in doc for kind in ALL_EVENT_TYPES)
+    assert {str(a) for a in AuditAction} == set(EVENT_TYPES)  # every action has a type

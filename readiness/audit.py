@@ -80,6 +80,10 @@ class AuditAction(StrEnum):
     REVIEW_WITHDRAW = "review:withdraw"
     SUBSCRIPTION_CREATE = "subscription:create"
     SUBSCRIPTION_DISABLE = "subscription:disable"
+    # Written by the worker, once each (commands.reminders).
+    REMINDER_APPROVAL_EXPIRING = "reminder:approval_expiring"
+    REMINDER_REVIEW_WAITING = "reminder:review_waiting"
+    REMINDER_HANDBACK_CANDIDATE = "reminder:handback_candidate"
 
 
 class Actor(NamedTuple):

@@ -589,6 +589,22 @@ class DeliveryCount(db.Model):
     deliveries: Mapped[int] = mapped_column(default=0)
 
 
+class ReminderSent(db.Model):
+    """A reminder the worker wrote into the record, by its key (what, which, when): the
+    key is unique, so each is written exactly once, whichever worker gets there."""
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkerSchedule(db.Model):
+    """When a periodic job of the workers (reminders, each fact source) last ran: a
+    worker takes a turn with one conditional UPDATE, so one of them runs it."""
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class EventCursor(db.Model):
     """How far the worker has turned the record into deliveries (the record is the
     outbox: an entry is written with its change, so no event is lost)."""

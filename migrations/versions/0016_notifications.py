@@ -1,4 +1,5 @@
-"""subscription, delivery, delivery_count, event_cursor: notifications from the record
+"""subscription, delivery, delivery_count, reminder_sent, worker_schedule, event_cursor:
+notifications from the record
 
 Revision ID: 0016
 Revises: 0015
@@ -61,6 +62,16 @@ def upgrade():
     sa.Column('deliveries', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('outcome', name=op.f('pk_delivery_count'))
     )
+    op.create_table('reminder_sent',
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_reminder_sent'))
+    )
+    op.create_table('worker_schedule',
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('last_run_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_worker_schedule'))
+    )
     op.create_table('event_cursor',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
@@ -74,6 +85,8 @@ def upgrade():
 def downgrade():
     op.drop_table('event_cursor')
     op.drop_table('delivery_count')
+    op.drop_table('worker_schedule')
+    op.drop_table('reminder_sent')
     op.drop_index('ix_delivery_state_next', table_name='delivery')
     op.drop_index('ix_delivery_subscription_state_id', table_name='delivery')
     op.drop_table('delivery')

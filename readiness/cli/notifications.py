@@ -101,7 +101,9 @@ def send(subscription, delivery):
 @click.command("worker")
 @click.option("--once", is_flag=True, help="One round, then exit.")
 def worker_command(once):
-    """Turn the record into deliveries and send them, until stopped (Ctrl-C, SIGTERM).
+    """Turn the record into deliveries and send them, write reminders, and collect
+    each fact source of telemetry/ every interval_minutes, until stopped (Ctrl-C,
+    SIGTERM).
 
     Deliveries of a subscription go in order; a failed one is tried again after 5 s,
     5 min, 30 min, 2 h, 5 h, 10 h and 24 h with the same webhook-id, then counts as
@@ -110,6 +112,7 @@ def worker_command(once):
     """
     result = worker.run(
         base_url=current_app.config["BASE_URL"], send=send, once=once,
+        telemetry_dir=current_app.config["TELEMETRY_DIR"],
         lease=timedelta(seconds=current_app.config["WORKER_LEASE_SECONDS"]),
         log=lambda line: click.echo(line, err=True))
     if once:

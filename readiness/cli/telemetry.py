@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from .. import prometheus
-from ..commands.telemetry import QueryFailed, collect
+from ..collector import collect_source
 from ..domain.inputs import parse_rfc3339
 from ..domain.telemetry import discover, load
 from ..extensions import db
@@ -50,14 +49,7 @@ def collect_command(config, at):
         click.echo(str(error), err=True)
     failed = bool(errors)
     for source in sources:
-        with prometheus.client(source.timeout_seconds) as client:
-            def ask(query, source=source, client=client):
-                try:
-                    return prometheus.instant_query(client, source.url, query, moment)
-                except prometheus.PrometheusError as exc:
-                    raise QueryFailed(str(exc)) from None
-
-            outcomes = collect(source, ask)
+        outcomes = collect_source(source, moment)
         db.session.commit()
         FACTS_STORED.inc(sum(outcome.updated for outcome in outcomes))
         for outcome in outcomes:

@@ -40,7 +40,13 @@ EVENT_TYPES = {
     "review:withdraw": "review.withdrawn",
     "subscription:create": "subscription.created",
     "subscription:disable": "subscription.disabled",
+    "reminder:approval_expiring": "reminder.approval_expiring",
+    "reminder:review_waiting": "reminder.review_waiting",
+    "reminder:handback_candidate": "reminder.handback_candidate",
 }
+# An approval is reminded of when this many days are left (the nearest crossed only).
+EXPIRY_REMINDER_DAYS = (30, 7, 1)
+REVIEW_WAITING = timedelta(days=3)
 TEST_EVENT = "webhook.test"
 ALL_EVENT_TYPES = tuple(sorted({*EVENT_TYPES.values(), TEST_EVENT}))
 
@@ -81,6 +87,15 @@ class Filter:
                 and (not self.teams or event.team in self.teams)
                 and (not self.services or event.service in self.services)
                 and (not self.tiers or event.tier in self.tiers))
+
+
+def expiry_reminder(days_left: float) -> int | None:
+    """Which reminder (30, 7 or 1 days) is due for an approval with `days_left`: the
+    nearest threshold crossed; None beyond 30 days or once it has expired."""
+    if days_left <= 0:
+        return None
+    crossed = [days for days in EXPIRY_REMINDER_DAYS if days_left <= days]
+    return min(crossed) if crossed else None
 
 
 def new_secret() -> str:

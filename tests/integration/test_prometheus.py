@@ -312,3 +312,26 @@ def _bearer(app):
         app._test_token = create_token(admin, name="prometheus test", actor=admin)[1]
         db.session.commit()
     return {"Authorization": f"Bearer {app._test_token}"}
+
+
+def test_the_worker_collects_each_source_every_interval(app, runner, binaries, tmp_path):
+    team = make_team("t")
+    make_service(slug="checkout", team=team)
+    db.session.commit()
+    folder = tmp_path / "telemetry"
+    folder.mkdir()
+    (folder / "prometheus.yaml").write_text(
+        "source: prometheus\nurl: ${PROMETHEUS_URL}\ninterval_minutes: 60\nfacts:\n"
+        "  - name: open_sev1_defects\n"
+        "    query: sum by (service) (last_over_time(open_defects[1d]))\n")
+    app.config["TELEMETRY_DIR"] = str(folder)
+    try:
+        with prometheus(binaries, tmp_path / "p", ["checkout"]) as url:
+            first = runner.invoke(args=["worker", "--once"], env={"PROMETHEUS_URL": url})
+            assert first.exit_code == 0, first.output
+            assert "prometheus.yaml: 1 reading(s) stored" in first.output
+            again = runner.invoke(args=["worker", "--once"], env={"PROMETHEUS_URL": url})
+            assert "reading(s) stored" not in again.output  # its turn is in an hour
+    finally:
+        app.config["TELEMETRY_DIR"] = None
+    assert _facts() == 1

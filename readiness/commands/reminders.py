@@ -1,0 +1,72 @@
+"""Reminders the worker writes into the record, each exactly once (its key is unique):
+a launch approval expiring in 30, 7 or 1 days, a review waiting for a consultant more
+than 3 days, a new handback candidate. Once in the record they are events like any
+other (docs/notifications.md); and the worker's periodic turns (WorkerSchedule)."""
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from ..audit import AuditAction, Subject, record
+from ..domain import notifications as rules
+from ..extensions import db
+from ..models import ReminderSent, Review, Service, WorkerSchedule
+from ..queries.dashboard import expiring_launch_approvals
+
+
+def take_turn(name, every: timedelta, now) -> bool:
+    """True when this worker should run the periodic job `name` now (it last ran `every`
+    ago or never); the turn is taken with one conditional statement, so of several
+    workers one runs it. The caller commits."""
+    if db.session.get(WorkerSchedule, name) is None:
+        db.session.add(WorkerSchedule(name=name, last_run_at=now))
+        db.session.flush()
+        return True
+    return db.session.execute(
+        update(WorkerSchedule).where(WorkerSchedule.name == name,
+                                     WorkerSchedule.last_run_at <= now - every)
+        .values(last_run_at=now).execution_options(synchronize_session=False)).rowcount == 1
+
+
+def write_reminders(now):
+    """Write the reminders that are due and not written yet; returns how many. The
+    caller commits (the reminders and their keys together)."""
+    due = []  # (key, action, subject, details)
+    for approval in expiring_launch_approvals(now).items:
+        days = rules.expiry_reminder((approval.expires_at - now) / timedelta(days=1))
+        if days is not None:
+            due.append((f"approval:{approval.review_id}:{days}",
+                        AuditAction.REMINDER_APPROVAL_EXPIRING,
+                        Subject("review", approval.review_id),
+                        {"service": approval.slug, "expires_at": approval.expires_at,
+                         "days": days}))
+    waiting = db.session.execute(
+        select(Review.id, Review.submitted_at).where(
+            Review.state == "submitted", Review.submitted_at <= now - rules.REVIEW_WAITING)
+        .order_by(Review.submitted_at)).all()
+    for review_id, submitted_at in waiting:
+        due.append((f"review:{review_id}:{submitted_at.isoformat()}",
+                    AuditAction.REMINDER_REVIEW_WAITING, Subject("review", review_id),
+                    {"submitted_at": submitted_at,
+                     "days_waiting": (now - submitted_at).days}))
+    failing = db.session.execute(
+        select(Service.id, Service.slug, Service.handback_failing_from).where(
+            Service.state == "ops_managed", Service.handback_failing_from <= now)
+        .order_by(Service.handback_failing_from)).all()
+    for service_id, slug, since in failing:
+        due.append((f"handback:{service_id}:{since.isoformat()}",
+                    AuditAction.REMINDER_HANDBACK_CANDIDATE, Subject("service", service_id),
+                    {"service": slug, "failing_since": since}))
+    written = set()
+    keys = [key for key, *_ in due]
+    for start in range(0, len(keys), 500):
+        written.update(db.session.scalars(select(ReminderSent.key).where(
+            ReminderSent.key.in_(keys[start:start + 500]))))
+    count = 0
+    for key, action, subject, details in due:
+        if key in written:
+            continue
+        db.session.add(ReminderSent(key=key, sent_at=now))
+        record(action, actor=None, subject=subject, **details)
+        count += 1
+    return count

@@ -40,10 +40,21 @@ def create_app(test_config=None):
     from .cli import register_commands
     from .markdown import excerpt
     from .markdown import render as render_markdown
-    from .web import admin, auth, errors, home, labels, lifecycle, profile, reviews, services
+    from .web import (
+        admin,
+        auth,
+        errors,
+        home,
+        labels,
+        lifecycle,
+        notifications,
+        profile,
+        reviews,
+        services,
+    )
 
     for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, lifecycle.bp, profile.bp,
-                      admin.bp, api_bp, metrics_bp):
+                      admin.bp, notifications.bp, api_bp, metrics_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no CSRF to fear
     csrf.exempt(metrics_bp)

@@ -561,6 +561,7 @@ class Delivery(db.Model):
         one_of("state", DELIVERY_STATES),
         Index("ix_delivery_subscription_state_id", "subscription_id", "state", "id"),
         Index("ix_delivery_state_next", "state", "next_attempt_at"),
+        Index("ix_delivery_subscription_id", "subscription_id", "id"),  # its page
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -57,6 +57,7 @@ def upgrade():
     )
     op.create_index('ix_delivery_subscription_state_id', 'delivery', ['subscription_id', 'state', 'id'], unique=False)
     op.create_index('ix_delivery_state_next', 'delivery', ['state', 'next_attempt_at'], unique=False)
+    op.create_index('ix_delivery_subscription_id', 'delivery', ['subscription_id', 'id'], unique=False)
     op.create_table('delivery_count',
     sa.Column('outcome', sa.String(length=12), nullable=False),
     sa.Column('deliveries', sa.Integer(), nullable=False),
@@ -87,6 +88,7 @@ def downgrade():
     op.drop_table('delivery_count')
     op.drop_table('worker_schedule')
     op.drop_table('reminder_sent')
+    op.drop_index('ix_delivery_subscription_id', table_name='delivery')
     op.drop_index('ix_delivery_state_next', table_name='delivery')
     op.drop_index('ix_delivery_subscription_state_id', table_name='delivery')
     op.drop_table('delivery')

@@ -49,6 +49,12 @@ def subscribe(user, *, kind, target, event_types=(), teams=(), services=(), tier
     """
     if kind not in ("webhook", "slack", "email"):
         raise InvalidInput(f"'{kind}' is not a kind: webhook, slack or email", "kind")
+    if user is not None and not (user.is_admin or user.is_ops_lead):
+        own = {team.slug for team in user.teams}
+        if not teams or not set(teams) <= own:
+            raise InvalidInput("a team member subscribes to events of their own teams: "
+                               f"name them ({', '.join(sorted(own)) or 'none'})",
+                               "team")
     target = target.strip()
     if kind == "email":
         if not EMAIL_PATTERN.match(target) or len(target) > 254:
@@ -72,12 +78,6 @@ def subscribe(user, *, kind, target, event_types=(), teams=(), services=(), tier
                            "service")
     if any(tier not in (1, 2, 3) for tier in tiers):
         raise InvalidInput("tiers are 1, 2 and 3", "tier")
-    if user is not None and not (user.is_admin or user.is_ops_lead):
-        own = {team.slug for team in user.teams}
-        if not teams or not set(teams) <= own:
-            raise InvalidInput("a team member subscribes to events of their own teams: "
-                               f"name them with --team ({', '.join(sorted(own)) or 'none'})",
-                               "team")
     secret = rules.new_secret() if kind == "webhook" else None
     subscription = Subscription(
         kind=kind, target=target, secret=secret, event_types=sorted(set(event_types)),
@@ -135,6 +135,14 @@ def send_test(subscription, base_url):
     delivery = _delivery(subscription, 0, rules.TEST_EVENT, body, due=utcnow())
     db.session.add(delivery)
     return delivery
+
+
+def send_again(delivery):
+    """Queue a delivery to be sent again now, with the same message id (the subscription
+    page's "send again"): a failed or cancelled one goes back in line; one delivered is
+    sent once more."""
+    delivery.state, delivery.next_attempt_at = "pending", utcnow()
+    delivery.delivered_at = None
 
 
 def deliver_due(send: Callable[[Subscription, Delivery], object], *, clock=utcnow,

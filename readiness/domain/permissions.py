@@ -86,6 +86,16 @@ def can_accept_handoff(user) -> bool:
     return is_signed_in(user) and user.is_ops_lead
 
 
+def can_manage_subscription(user, subscription) -> bool:
+    """Admins and ops leads see and act on every subscription; others on their own."""
+    return is_signed_in(user) and (user.is_admin or user.is_ops_lead
+                                   or subscription.created_by_id == user.id)
+
+
+def sees_every_subscription(user) -> bool:
+    return is_signed_in(user) and (user.is_admin or user.is_ops_lead)
+
+
 def can_read_metrics(*, is_ops_lead: bool, is_admin: bool) -> bool:
     """GET /metrics tells the organisation's figures: ops leads' and admins' tokens (or
     the METRICS_TOKEN a Prometheus is given)."""

@@ -111,3 +111,28 @@ def test_screenshots_of_the_ops_leads_queue_and_pages_on_a_phone(live_server, de
     phone.close()
     for name in ("lead-my-work.png", "phone-review.png", "phone-service.png"):
         assert (shots / name).stat().st_size > 10_000
+
+
+def test_screenshots_of_the_subscription_pages(live_server, live_app, demo, new_page, shots):
+    live_app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # no DNS here for hooks.example.com
+    try:
+        lead = new_page()
+        sign_in(lead, live_server, "lead@example.com", "demo")
+        lead.get_by_role("link", name="Subscriptions").click()
+        lead.get_by_label("Address (URL, or email)").fill("https://hooks.example.com/readiness")
+        lead.get_by_label("Teams (slugs, comma separated; empty: all you may)").fill("payments")
+        lead.get_by_text("Events", exact=True).click()
+        lead.get_by_label("review.submitted").check()
+        lead.get_by_label("review.decided").check()
+        lead.get_by_role("button", name="Subscribe").click()
+        expect(lead.get_by_text("Its signing secret, shown only this once")).to_be_visible()
+        assert lead.get_by_label("Secret").input_value().startswith("whsec_")
+        lead.screenshot(path=shots / "subscriptions.png", full_page=True)
+        lead.get_by_role("link", name="1", exact=True).click()
+        lead.get_by_role("button", name="Send a test message").click()
+        expect(lead.get_by_text("A test message is queued")).to_be_visible()
+        lead.screenshot(path=shots / "subscription.png", full_page=True)
+    finally:
+        live_app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    for name in ("subscriptions.png", "subscription.png"):
+        assert (shots / name).stat().st_size > 10_000

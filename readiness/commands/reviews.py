@@ -38,6 +38,9 @@ def start_review(service, checklist_version, *, actor):
         raise ReviewRefused(f"{service.name} is retired: it takes no new reviews.")
     if checklist_version.stage == "handback":
         raise ReviewRefused("Handback criteria are checked automatically, not reviewed.")
+    if not checklists.applies(checklist_version.content, service.tier):
+        raise ReviewRefused(f"{checklist_version.title} does not apply to {service.name} "
+                            f"(tier {service.tier}).")
     locks.hold("review-start", service.id)  # two people starting at once: one review
     open_review = open_review_of(service.id, checklist_version.checklist_id)
     if open_review is not None:

@@ -63,12 +63,19 @@ class Section(_Strict):
     items: Annotated[list[Item], Field(min_length=1)]
 
 
+class AppliesTo(_Strict):
+    """Which services a checklist is for; every key given must match."""
+
+    tiers: Annotated[list[Annotated[int, Field(ge=1, le=3)]], Field(min_length=1)]
+
+
 class Checklist(_Strict):
     id: Slug
     title: Title
     stage: Literal["launch", "handoff", "handback"]
     version: Annotated[int, Field(ge=1, le=MAX_VERSION)]
     valid_for_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = None
+    applies_to: AppliesTo | None = None
     description: str = ""
     sections: Annotated[list[Section], Field(min_length=1)]
 
@@ -77,15 +84,20 @@ class Checklist(_Strict):
         return tuple(item for section in self.sections for item in section.items)
 
     def content(self) -> dict:
-        """The checklist as plain JSON-able data (what is stored and hashed)."""
-        return self.model_dump(mode="json")
+        """The checklist as plain JSON-able data (what is stored and hashed). A key added
+        after checklists were first stored is left out while unset, so the content (and
+        hash) of a checklist that does not use it stays what it was."""
+        content = self.model_dump(mode="json")
+        if content["applies_to"] is None:
+            del content["applies_to"]
+        return content
 
     def content_hash(self) -> str:
         return content_hash(self.content())
 
 
 # Which model a mapping under a given key holds, to suggest the keys it allows.
-_MODEL_UNDER = {"sections": Section, "items": Item, "check": Check}
+_MODEL_UNDER = {"sections": Section, "items": Item, "check": Check, "applies_to": AppliesTo}
 
 
 @dataclass(frozen=True, order=True)
@@ -399,6 +411,13 @@ def failing_from(checks: Iterable[Mapping], latest: Mapping):
             stale_at = observed_at + timedelta(days=check["max_age_days"]) + _STEP
             first = stale_at if first is None else min(first, stale_at)
     return first
+
+
+def applies(content: Mapping, tier: int) -> bool:
+    """Whether a checklist (its stored content) is for a service of `tier`: one without
+    `applies_to` is for every service; otherwise each key given must match."""
+    applies_to = content.get("applies_to") or {}
+    return "tiers" not in applies_to or tier in applies_to["tiers"]
 
 
 def items_of(content: Mapping):

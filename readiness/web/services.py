@@ -21,7 +21,7 @@ from wtforms import SelectChoice, SelectField, StringField, TextAreaField, URLFi
 from wtforms.validators import InputRequired, ValidationError
 
 from ..commands import services as service_ops
-from ..domain import charts, permissions
+from ..domain import charts, checklists, permissions
 from ..domain import services as service_rules
 from ..domain.inputs import InvalidInput, is_http_link
 from ..domain.lifecycle import NEXT_REVIEW_STAGE, STATE_LABELS
@@ -191,11 +191,13 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def picker_versions(service, wanted=None):
-    """The checklists a review may be started against, the stage the service needs next
-    first (launch for a service in development, handoff once it is self-managed), or the
-    `wanted` stage (a "start a re-review" link asks for launch)."""
+    """The checklists a review may be started against (those that apply to the service),
+    the stage the service needs next first (launch for a service in development, handoff
+    once it is self-managed), or the `wanted` stage (a "start a re-review" link asks for
+    launch)."""
     first = wanted if wanted in REVIEWED_STAGES else NEXT_REVIEW_STAGE.get(service.state)
-    return sorted(current_versions(REVIEWED_STAGES),
+    return sorted((v for v in current_versions(REVIEWED_STAGES)
+                   if checklists.applies(v.content, service.tier)),
                   key=lambda v: (v.stage != first, v.stage, v.title))
 
 

@@ -19,7 +19,7 @@ BAD = ROOT / "tests" / "data" / "bad_checklists"
 def test_validate_passes_on_the_shipped_checklists(runner):
     result = runner.invoke(args=["checklists", "validate"])
     assert result.exit_code == 0, result.output
-    assert "3 checklist file(s) valid." in result.output
+    assert "4 checklist file(s) valid." in result.output
 
 
 def test_validate_reports_every_error_as_file_line_message(runner):
@@ -69,18 +69,18 @@ def test_sync_stores_each_version_once_with_its_hash_and_an_audit_entry(app, run
     assert result.exit_code == 0, result.output
     assert "launch-readiness: version 1 stored" in result.output
     assert stored(app) == [("handback-criteria", 1), ("handoff-readiness", 1),
-                           ("launch-readiness", 1)]
+                           ("launch-low-risk", 1), ("launch-readiness", 1)]
     version = db.session.scalar(select(ChecklistVersion).where(
         ChecklistVersion.checklist_id == "launch-readiness"))
     assert len(version.content_hash) == 64
     assert version.content["sections"][0]["items"]
     actions = db.session.scalars(select(AuditEntry.action)).all()
-    assert actions == ["checklist:sync"] * 3
+    assert actions == ["checklist:sync"] * 4
 
     again = runner.invoke(args=["checklists", "sync"])
     assert again.exit_code == 0
     assert "launch-readiness: unchanged" in again.output
-    assert len(stored(app)) == 3
+    assert len(stored(app)) == 4
 
 
 def test_an_invalid_file_never_replaces_the_last_good_version(app, runner, tmp_path):

@@ -418,3 +418,24 @@ def test_a_checklist_version_can_be_read_item_by_item(client, login, setting):
     assert "Pager load is supportable" in shown and "<em>a week</em>" in shown
     assert "A failure drill was run <span class=\"optional\">(optional)</span>" in shown
     assert client.get("/checklists/999").status_code == 404
+
+
+def test_only_the_checklists_that_apply_are_offered_and_started(client, login, setting):
+    from ..factories import SMALL_CHECKLIST
+    low_risk = make_checklist_version(
+        "launch-low-risk", content={**SMALL_CHECKLIST, "title": "Low-Risk Launch Review",
+                                    "applies_to": {"tiers": [3]}})
+    tool = make_service(slug="wiki-bot", name="Wiki bot", team=setting["team"], tier=3)
+    db.session.commit()
+    login(setting["member"])
+    checkout = page(client.get("/services/checkout"))  # tier 2
+    assert "Low-Risk Launch Review" not in checkout
+    assert "Low-Risk Launch Review" in page(client.get("/services/wiki-bot"))
+    refused = client.post("/services/checkout/reviews",
+                          data={"checklist_version_id": low_risk.id})
+    assert "Low-Risk Launch Review does not apply to Checkout (tier 2)." in html.unescape(
+        page(client.get("/services/checkout")) + page(refused))
+    assert db.session.scalars(select(Review)).all() == []
+    started = client.post("/services/wiki-bot/reviews",
+                          data={"checklist_version_id": low_risk.id})
+    assert started.status_code == 302 and tool.id

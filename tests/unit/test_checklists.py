@@ -188,3 +188,45 @@ def test_not_utf8_is_reported(tmp_path):
 def test_discover_refuses_a_missing_path(tmp_path):
     with pytest.raises(FileNotFoundError):
         checklists.discover([tmp_path / "nope"])
+
+
+@pytest.mark.parametrize(("applies_to", "tier", "expected"), [
+    (None, 1, True), (None, 3, True), ({"tiers": [3]}, 3, True), ({"tiers": [3]}, 1, False),
+    ({"tiers": [1, 2]}, 2, True), ({"tiers": [1, 2]}, 3, False), ({}, 2, True)])
+def test_applies_to_matches_the_tier(applies_to, tier, expected):
+    content = {"id": "x"} if applies_to is None else {"id": "x", "applies_to": applies_to}
+    assert checklists.applies(content, tier) is expected
+
+
+def test_a_checklist_without_applies_to_keeps_its_content_and_hash():
+    loaded = checklists.parse(MINIMAL_APPLIES.replace("applies_to:\n  tiers: [3]\n", ""), "x")
+    assert "applies_to" not in loaded.checklist.content()
+    with_it = checklists.parse(MINIMAL_APPLIES, "x").checklist
+    assert with_it.content()["applies_to"] == {"tiers": [3]}
+    assert with_it.content_hash() != loaded.checklist.content_hash()
+
+
+MINIMAL_APPLIES = """id: small
+title: Small
+stage: launch
+version: 1
+applies_to:
+  tiers: [3]
+sections:
+  - id: s
+    title: S
+    items:
+      - id: i
+        title: I
+"""
+
+
+@pytest.mark.parametrize(("applies_to", "message"), [
+    ("  tiers: []\n", "x:6: 'tiers' must not be empty"),
+    ("  tiers: [4]\n", "x:6: 'tiers' must be at most 3, not the number 4"),
+    ("  teams: [a]\n", "x:6: unknown key 'teams' (allowed: tiers)"),
+])
+def test_applies_to_mistakes_are_lines(applies_to, message):
+    text = MINIMAL_APPLIES.replace("  tiers: [3]\n", applies_to)
+    errors = [str(e) for e in checklists.parse(text, "x").errors]
+    assert any(e.startswith(message) for e in errors), errors

@@ -47,7 +47,7 @@ def add_command(url, kind, events, teams, services, tiers, email):
         subscription, secret = ops.subscribe(
             user, kind=kind, target=url, event_types=events, teams=teams, services=services,
             tiers=tiers, refusal=_refusal)
-    except InvalidInput as exc:
+    except (InvalidInput, ops.SubscriptionNotAllowed) as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(subscription.id)

@@ -37,24 +37,30 @@ FAN_OUT_BATCH = 500  # record entries turned into deliveries a transaction
 LEASE = timedelta(seconds=30)  # renewed after each delivery sent
 
 
+class SubscriptionNotAllowed(Exception):
+    """The filter asks for more than the user may see."""
+
+
 def subscribe(user, *, kind, target, event_types=(), teams=(), services=(), tiers=(),
               refusal: Callable[[str], str | None]):
     """A new subscription for `user` (None: the command line, with every right); returns
     (subscription, its secret or None). Admins and ops leads subscribe to anything; a
-    team member to events of their own teams (the filter must name them).
+    team member to events of their own teams (all of them when it names none).
     `refusal(url)` says why a URL may not be used.
 
-    :raise InvalidInput: for a bad kind, target, event type, team, service or tier, or
-        a filter beyond the user's rights.
+    :raise InvalidInput: for a bad kind, target, event type, team, service or tier.
+    :raise SubscriptionNotAllowed: for teams beyond the user's.
     """
     if kind not in ("webhook", "slack", "email"):
         raise InvalidInput(f"'{kind}' is not a kind: webhook, slack or email", "kind")
     if user is not None and not (user.is_admin or user.is_ops_lead):
         own = {team.slug for team in user.teams}
+        teams = teams or sorted(own)  # none named: all of theirs
         if not teams or not set(teams) <= own:
-            raise InvalidInput("a team member subscribes to events of their own teams: "
-                               f"name them ({', '.join(sorted(own)) or 'none'})",
-                               "team")
+            raise SubscriptionNotAllowed(
+                "A team member subscribes to events of their own teams "
+                f"({', '.join(sorted(own)) or 'you are in none'}); admins and ops leads "
+                "to anything.")
     target = target.strip()
     if kind == "email":
         if not EMAIL_PATTERN.match(target) or len(target) > 254:

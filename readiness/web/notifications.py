@@ -84,6 +84,9 @@ def create():
             services=_slugs(form.services.data), tiers=form.tiers.data or (),
             refusal=lambda url: webhooks.refusal(
                 url, current_app.config["WEBHOOK_ALLOW_PRIVATE"]))
+    except ops.SubscriptionNotAllowed as exc:
+        db.session.rollback()
+        require(False, str(exc))
     except InvalidInput as exc:
         db.session.rollback()
         show_error(form, exc, {"event": "event_types", "team": "teams", "service": "services",

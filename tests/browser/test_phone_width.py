@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from readiness import create_app
 from readiness.cli.demo import load_demo
+from readiness.commands import notifications
 from readiness.commands.reviews import AnswerInput, save_answers
 from readiness.domain import checklists
 from readiness.extensions import db
@@ -30,7 +31,8 @@ LONG_LINK = "https://dashboards.example.com/d/" + "a1b2c3d4" * 30
 def page_paths(app, ids):
     """Every GET page of the URL map, its parameters filled from the demo."""
     fills = {"slug": ids["slug"], "review_id": ids["review"], "user_id": ids["user"],
-             "team_id": ids["team"], "version_id": ids["version"]}
+             "team_id": ids["team"], "version_id": ids["version"],
+             "subscription_id": ids["subscription"]}
     # Downloads, and text for machines (the OpenAPI document, Prometheus' /metrics).
     skipped = {"static", "home.favicon", "reviews.export", "services.export_csv", "api.openapi",
                "metrics.scrape"}
@@ -52,13 +54,19 @@ def long_texts(live_app):
         service = make_service(slug="long-names", name=LONG_NAME, team=payments)
         service.description = f"{LONG_WORD} and {LONG_LINK}"
         service.runbook_url = LONG_LINK
-        (launch,) = current_versions(("launch",))
+        launch = next(v for v in current_versions(("launch",))
+                      if v.checklist_id == "launch-readiness")
         review = make_review(service=service, checklist_version=launch)
         member = db.session.scalar(select(User).where(User.email == "team@example.com"))
         (_, first_item), *_ = checklists.items_of(launch.content)
         save_answers(review, {first_item["id"]: AnswerInput(
             "met", f"{LONG_WORD}\n\n`{LONG_WORD}`\n\n```\n{LONG_WORD}\n```\n{LONG_LINK}",
             LONG_LINK)}, actor=member)
+        subscription, _ = notifications.subscribe(
+            member, kind="webhook", target=LONG_LINK, refusal=lambda _url: None)
+        delivery = notifications.send_test(subscription, "http://readiness.test")
+        delivery.state, delivery.last_status = "failed", 500
+        delivery.last_error = f"HTTP 500: {LONG_WORD}"
         db.session.commit()
         demo_service = db.session.scalar(select(Service).where(Service.slug == "ledger"))
         return {
@@ -66,7 +74,7 @@ def long_texts(live_app):
                                             "AUTO_MIGRATE": False, "SECRET_KEY": "x"}),
                                 {"slug": "long-names", "review": review.id,
                                  "user": member.id, "team": payments.id,
-                                 "version": launch.id}),
+                                 "version": launch.id, "subscription": subscription.id}),
             "more": ["/services/ledger", f"/reviews/{_approved(demo_service.id)}",
                      "/services/ledger/hand-back", "/services/search-api"],
         }

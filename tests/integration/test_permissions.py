@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from readiness import create_app
+from readiness.commands import notifications
 from readiness.commands.tokens import create_token
 from readiness.extensions import db
 
@@ -69,6 +70,14 @@ def cases(w):
                                 {"name": "Renamed Person", "roles": "consultant"}),
         "admin.new_team": Case("/admin/teams/new", {"admin"},
                                {"slug": "fresh-team", "name": "Fresh team"}),
+        "notifications.create": Case("/subscriptions/", {"owner", "ops_lead", "admin"},
+                                     {"kind": "email", "target": "ops@example.com",
+                                      "teams": "owners"}),
+        "notifications.test": Case(f"/subscriptions/{w['subscription'].id}/test",
+                                   {"owner", "ops_lead", "admin"}),
+        "notifications.send_again": Case(
+            f"/subscriptions/{w['subscription'].id}/deliveries/{w['delivery'].id}/again",
+            {"owner", "ops_lead", "admin"}),
         "admin.edit_team": Case(f"/admin/teams/{w['others'].id}/edit", {"admin"},
                                 {"name": "Others renamed", "members": str(w["target"].id)}),
     }
@@ -88,7 +97,8 @@ ENDPOINTS = post_endpoints()
 
 def test_every_post_route_has_a_row():
     world = {"draft": None, "submitted": None, "version": None, "target": None,
-             "others": None, "token": None, "handoff": None}
+             "others": None, "token": None, "handoff": None, "subscription": None,
+             "delivery": None}
 
     class Anything:
         id = 0
@@ -120,9 +130,14 @@ def world(app):
     make_service(slug="opsm", team=owners, state="ops_managed")
     db.session.commit()
     token, _ = create_token(owner, name="owner's", actor=owner)
+    subscription, _ = notifications.subscribe(owner, kind="email", target="me@example.com",
+                                              refusal=lambda _url: None)
+    delivery = notifications.send_test(subscription, "http://readiness.test")
+    delivery.state = "delivered"
     db.session.commit()
     return {"draft": draft, "submitted": submitted, "version": version, "target": target,
-            "others": others, "token": token, "handoff": handoff}
+            "others": others, "token": token, "handoff": handoff,
+            "subscription": subscription, "delivery": delivery}
 
 
 def snapshot():

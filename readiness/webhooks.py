@@ -36,6 +36,10 @@ def refusal(url: str, allow_private: bool) -> str | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{url!r} is not an http:// or https:// address"
+    try:
+        httpx.URL(url)  # what the client will accept (IDNA, ports, characters)
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        return f"{url!r} is not an address that can be sent to ({exc})"
     if allow_private:
         return None
     try:
@@ -68,7 +72,7 @@ def post(url: str, body: bytes, *, message_id: str | None = None, secret: str | 
                               follow_redirects=False)
     except httpx.TimeoutException:
         return Outcome(None, f"no answer within {TIMEOUT_SECONDS} s")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError) as exc:
         return Outcome(None, f"cannot reach it: {exc}"[:500])
     retry_after = None
     if response.status_code == 429:

@@ -20,6 +20,7 @@ from .commands import reminders
 from .database import writing
 from .domain import telemetry
 from .extensions import db
+from .metrics import FACTS_STORED
 from .models import utcnow
 
 POLL_SECONDS = 0.5  # how often an idle worker looks for new entries and due deliveries
@@ -70,10 +71,19 @@ def _periodic(sources, log):
         every = timedelta(minutes=source.interval_minutes)
         if reminders.take_turn(f"facts:{source.path}", every, now):
             db.session.commit()  # the turn is this worker's, whatever the queries give
-            outcomes = collect_source(source, now.replace(microsecond=0))
-            db.session.commit()
+            try:
+                outcomes = collect_source(source, now.replace(microsecond=0))
+                db.session.commit()
+            except DBAPIError:
+                raise
+            except Exception as exc:  # one source's trouble is not the worker's end
+                db.session.rollback()
+                log(f"{source.path}: not collected: {type(exc).__name__}: {exc}")
+                continue
+            stored = sum(o.updated for o in outcomes)
+            FACTS_STORED.inc(stored)
             failed = [o.name for o in outcomes if o.error]
-            log(f"{source.path}: {sum(o.updated for o in outcomes)} reading(s) stored"
+            log(f"{source.path}: {stored} reading(s) stored"
                 + (f"; failed: {', '.join(failed)}" if failed else ""))
         else:
             db.session.commit()

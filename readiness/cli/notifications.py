@@ -79,6 +79,9 @@ def test_command(subscription_id):
     subscription = db.session.get(Subscription, subscription_id)
     if subscription is None:
         raise click.ClickException(f"no subscription {subscription_id}")
+    if subscription.disabled_at is not None:
+        raise click.ClickException(f"subscription {subscription_id} is disabled "
+                                   f"({subscription.disabled_reason}): nothing is sent to it")
     delivery = ops.send_test(subscription, current_app.config["BASE_URL"])
     db.session.commit()
     click.echo(f"Queued {delivery.message_id}; `flask --app app worker` sends it.")

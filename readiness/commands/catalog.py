@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from ..audit import AuditAction, record
 from ..domain.catalog import Catalog, CatalogError, Reading
 from ..extensions import db
+from ..fact_table import upsert
 from ..models import CatalogFileReading, CatalogImport, Service, Team, utcnow
 from .accounts import create_team
 
@@ -175,5 +176,7 @@ def keep_readings(readings: dict[str, Reading], known):
         db.session.execute(update(table).where(table.key.in_(used[start:start + CHUNK]))
                            .values(last_used_at=now))
     db.session.execute(delete(table).where(table.last_used_at < now - READINGS_KEPT_FOR))
-    db.session.add_all(table(key=key, reading=reading.to_json(), last_used_at=now)
-                       for key, reading in readings.items() if key not in known)
+    new = [{"key": key, "reading": reading.to_json(), "last_used_at": now}
+           for key, reading in readings.items() if key not in known]
+    if new:  # another import running at once may have kept the same file: keep one
+        db.session.execute(upsert(table.__table__, db.session).on_conflict_do_nothing(), new)

@@ -12,6 +12,8 @@ import json
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 
@@ -31,6 +33,7 @@ from ..models import (
     Team,
     utcnow,
 )
+from ..webhooks import Outcome
 
 CURSOR = "deliveries"
 FAN_OUT_BATCH = 500  # record entries turned into deliveries a transaction
@@ -90,8 +93,11 @@ def subscribe(user, *, kind, target, event_types=(), teams=(), services=(), tier
         teams=sorted(set(teams)), services=sorted(set(services)), tiers=sorted(set(tiers)),
         created_by=user)
     db.session.add(subscription)
+    # Not the URL itself: a Slack or webhook URL often carries a token (the record is
+    # read on pages, exported and sent as an event).
     record(AuditAction.SUBSCRIPTION_CREATE, actor=user, subject=subscription, kind=kind,
-           target=target, event_types=subscription.event_types, teams=subscription.teams,
+           target=target if kind == "email" else urlsplit(target).hostname,
+           event_types=subscription.event_types, teams=subscription.teams,
            services=subscription.services, tiers=subscription.tiers)
     # It is told of what happens after its own making.
     subscription.since_seq = db.session.scalar(select(func.max(AuditEntry.seq)))
@@ -120,14 +126,14 @@ def fan_out(base_url, limit=FAN_OUT_BATCH):
     if moved != 1:  # another worker took these entries
         db.session.rollback()
         return 0
-    subscriptions = db.session.scalars(select(Subscription).where(
-        Subscription.disabled_at.is_(None))).all()
-    if subscriptions:
+    filters = {s: f for s in db.session.scalars(select(Subscription).where(
+        Subscription.disabled_at.is_(None))) if (f := _filter(s)) is not None}
+    if filters:
         context = _context(entries)
         for entry in entries:
             event, body = _event(entry, context, base_url)
-            for subscription in subscriptions:
-                if entry.seq > subscription.since_seq and _filter(subscription).matches(event):
+            for subscription, rule in filters.items():
+                if entry.seq > subscription.since_seq and rule.matches(event):
                     db.session.add(_delivery(subscription, entry.seq, event.type, body,
                                              due=entry.created_at))
     return len(entries)
@@ -159,13 +165,19 @@ def deliver_due(send: Callable[[Subscription, Delivery], object], *, clock=utcno
     the time. Commits after each delivery; returns how many were sent (delivered or
     not). A worker that dies holding a lease holds it `lease` at most."""
     now = clock()
-    due = (select(Delivery.subscription_id).where(Delivery.state == "pending",
-                                                  Delivery.next_attempt_at <= now)
-           .distinct().limit(subscriptions * 5))
-    candidates = db.session.scalars(select(Subscription.id).where(
-        Subscription.id.in_(due), Subscription.disabled_at.is_(None),
-        (Subscription.leased_until.is_(None)) | (Subscription.leased_until < now))
-        .order_by(Subscription.id).limit(subscriptions)).all()
+    head = Delivery.__table__.alias("head")
+    earlier = select(Delivery.id).where(Delivery.subscription_id == head.c.subscription_id,
+                                        Delivery.state == "pending",
+                                        Delivery.id < head.c.id).exists()
+    # Subscriptions whose oldest waiting delivery is due (one waiting for its retry holds
+    # back the later ones, so they are not due), the longest due first.
+    candidates = db.session.execute(
+        select(head.c.subscription_id).join(Subscription,
+                                            Subscription.id == head.c.subscription_id)
+        .where(head.c.state == "pending", head.c.next_attempt_at <= now, ~earlier,
+               Subscription.disabled_at.is_(None),
+               (Subscription.leased_until.is_(None)) | (Subscription.leased_until < now))
+        .order_by(head.c.next_attempt_at, head.c.id).limit(subscriptions)).scalars().all()
     db.session.commit()
     sent = 0
     for subscription_id in candidates:  # each taken just before its turn, if still free
@@ -189,7 +201,9 @@ def _lease(subscription_id, until, condition):
 
 def _send_in_order(subscription_id, send, clock, lease, until):
     """Send the subscription's due deliveries in order while this worker holds its
-    lease (until `until`, renewed after each); stop at the first that fails."""
+    lease (until `until`, renewed after each); stop at the first that fails. No
+    transaction is open while a message is on its way (on SQLite a transaction of the
+    worker holds the write lock)."""
     sent = 0
     try:
         while True:
@@ -201,8 +215,15 @@ def _send_in_order(subscription_id, send, clock, lease, until):
                 .order_by(Delivery.id).limit(1)).first()
             if head is None or head.next_attempt_at > clock():
                 break
-            outcome = send(subscription, head)
+            target = SimpleNamespace(id=subscription.id, kind=subscription.kind,
+                                     target=subscription.target, secret=subscription.secret)
+            message = SimpleNamespace(id=head.id, message_id=head.message_id, body=head.body,
+                                      event_type=head.event_type)
+            db.session.commit()
+            outcome = _attempt(send, target, message)
             sent += 1
+            subscription = db.session.get(Subscription, subscription_id, populate_existing=True)
+            head = db.session.get(Delivery, message.id, populate_existing=True)
             _note(subscription, head, outcome, clock())
             renewed = clock() + lease
             held = _lease(subscription_id, renewed, Subscription.leased_until == until)
@@ -215,6 +236,15 @@ def _send_in_order(subscription_id, send, clock, lease, until):
         _lease(subscription_id, None, Subscription.leased_until == until)
         db.session.commit()
     return sent
+
+
+def _attempt(send, subscription, delivery):
+    """`send`'s outcome; whatever goes wrong in it is a failed attempt, not a dead
+    worker (a malformed address, an odd answer)."""
+    try:
+        return send(subscription, delivery)
+    except Exception as exc:  # any failure of one message is that message's
+        return Outcome(None, f"{type(exc).__name__}: {exc}"[:500])
 
 
 def _note(subscription, delivery, outcome, now):
@@ -237,9 +267,11 @@ def _note(subscription, delivery, outcome, now):
         record(AuditAction.SUBSCRIPTION_DISABLE, actor=None, subject=subscription,
                reason=subscription.disabled_reason)
     elif outcome.status == 429 and outcome.retry_after is not None:
-        delivery.next_attempt_at = now + outcome.retry_after
+        # Slowed down, not failed: it waits as asked, at least the first retry's wait.
+        delivery.next_attempt_at = now + max(outcome.retry_after, rules.BACKOFF[0])
     else:
-        wait = rules.retry_wait(delivery.attempts)
+        delivery.failures += 1
+        wait = rules.retry_wait(delivery.failures)
         if wait is None:
             delivery.state = "failed"
         else:
@@ -255,7 +287,7 @@ def _outcome(delivery, outcome):
         return "cancelled"
     if outcome.status == 429 and outcome.retry_after is not None:
         return "retried"
-    return "failed" if rules.retry_wait(delivery.attempts) is None else "retried"
+    return "failed" if rules.retry_wait(delivery.failures + 1) is None else "retried"
 
 
 def _count(outcome):
@@ -273,13 +305,24 @@ def _delivery(subscription, seq, event_type, body, due):
 
 
 def _filter(subscription):
-    return rules.Filter(tuple(subscription.event_types), tuple(subscription.teams),
+    """The subscription's filter within its maker's rights today: a team member who left
+    a team is no longer told of it, a disabled one of nothing (None)."""
+    teams = tuple(subscription.teams)
+    maker = subscription.created_by
+    if maker is not None and not (maker.is_admin or maker.is_ops_lead):
+        if maker.is_disabled:
+            return None
+        own = {team.slug for team in maker.teams}
+        teams = tuple(t for t in teams if t in own)
+        if not teams:
+            return None
+    return rules.Filter(tuple(subscription.event_types), teams,
                         tuple(subscription.services), tuple(subscription.tiers))
 
 
 def _context(entries):
-    """({service id: (slug, team slug, tier, name)}, {review id: service id}) of the
-    services and reviews the entries are about."""
+    """({service id: (slug, team slug, tier, name)}, {review id: service id}, {team id:
+    slug}) of the services, reviews and teams the entries are about."""
     ids = {"service": set(), "review": set()}
     for entry in entries:
         if entry.subject_type in ids and entry.subject_id.isdigit():
@@ -290,16 +333,20 @@ def _context(entries):
     services = {i: (slug, team, tier, name) for i, slug, team, tier, name in db.session.execute(
         select(Service.id, Service.slug, Team.slug, Service.tier, Service.name)
         .join(Service.team).where(Service.id.in_(wanted)))} if wanted else {}
-    return services, reviews
+    team_ids = {int(e.subject_id) for e in entries
+                if e.subject_type == "team" and e.subject_id.isdigit()}
+    teams = dict(db.session.execute(select(Team.id, Team.slug).where(
+        Team.id.in_(team_ids))).all()) if team_ids else {}
+    return services, reviews, teams
 
 
 def _event(entry, context, base_url):
     """(domain Event, the Standard Webhooks body) of a record entry."""
-    services, reviews = context
+    services, reviews, _teams = context
     kind = rules.event_type(entry.action)
     slug, team, tier, name = _about(entry, services, reviews)
-    if entry.subject_type == "team":
-        team = entry.changes.get("slug") or team
+    if entry.subject_type == "team" and entry.subject_id.isdigit():
+        team = context[2].get(int(entry.subject_id))
     links = {}
     if slug:
         links["service"] = links["page"] = f"{base_url}/services/{slug}"

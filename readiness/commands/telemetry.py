@@ -55,6 +55,9 @@ def collect(source: FactSource, ask: Callable[[str], dict], *, now: datetime | N
         except (QueryFailed, NotAVector) as exc:
             outcome.error = str(exc)
             continue
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            outcome.error = f"the answer is not a Prometheus query result ({exc!r})"[:300]
+            continue
         answers[fact.name] = answer
         outcome.unlabelled = answer.unlabelled
         outcome.ambiguous, outcome.not_finite = answer.ambiguous, answer.not_finite

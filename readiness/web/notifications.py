@@ -128,6 +128,10 @@ def show(subscription_id):
 @login_required
 def test(subscription_id):
     subscription = _subscription(subscription_id)
+    if subscription.disabled_at is not None:
+        flash("It is disabled: nothing is sent to it. Subscribe again to receive events.",
+              "error")
+        return redirect(url_for("notifications.show", subscription_id=subscription.id))
     ops.send_test(subscription, current_app.config["BASE_URL"])
     db.session.commit()
     flash("A test message is queued: the worker sends it within seconds.", "success")
@@ -141,6 +145,10 @@ def send_again(subscription_id, delivery_id):
     delivery = found(db.session.get(Delivery, delivery_id) if delivery_id <= MAX_ID else None,
                      "delivery")
     require(delivery.subscription_id == subscription.id, "That delivery is another's.")
+    if subscription.disabled_at is not None:
+        flash("It is disabled: nothing is sent to it. Subscribe again to receive events.",
+              "error")
+        return redirect(url_for("notifications.show", subscription_id=subscription.id))
     ops.send_again(delivery)
     db.session.commit()
     flash(f"{delivery.event_type} ({delivery.message_id}) will be sent again.", "success")

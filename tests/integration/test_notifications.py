@@ -4,6 +4,7 @@ address guard."""
 
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -327,3 +328,105 @@ def test_every_event_type_is_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
     assert all(f"| `{kind}` |" in doc for kind in ALL_EVENT_TYPES)
     assert {str(a) for a in AuditAction} == set(EVENT_TYPES)  # every action has a type
+
+
+def test_a_send_that_raises_is_a_failed_attempt_not_a_dead_worker(app):
+    subscription, _ = ops.subscribe(None, kind="webhook", target="http://a..b/x",
+                                    refusal=lambda _url: None)
+    make_team(slug="one")
+    db.session.commit()
+    work()
+    delivery = db.session.scalars(select(Delivery)).one()
+    assert (delivery.state, delivery.attempts, delivery.failures) == ("pending", 1, 1)
+    assert delivery.last_error and subscription.id
+
+
+def test_failing_receivers_do_not_hold_back_the_others(app, receiver):
+    down, up = receiver(*[500] * 1000), receiver()
+    for _ in range(12):
+        subscribe(down.url)
+    subscribe(up.url)
+    for slug in ("one", "two", "three"):
+        make_team(slug=slug)
+    db.session.commit()
+    clock = Clock()
+    for _ in range(3):
+        work(clock)
+        clock.now += timedelta(seconds=1)  # before any retry is due
+    assert [json.loads(body)["data"]["changes"]["slug"] for _, body in up.requests] == [
+        "one", "two", "three"]
+    assert len(down.requests) == 12  # each failing one tried once, then waits
+
+
+def test_no_transaction_is_open_while_a_message_is_sent(app):
+    """On SQLite a worker's transaction holds the write lock: a web write meanwhile
+    must not wait for a slow receiver."""
+    from readiness.database import writing
+    from readiness.webhooks import Outcome
+
+    subscribe("https://hooks.example.com/x")
+    make_team(slug="one")
+    db.session.commit()
+    waited = []
+
+    def slow_send(_subscription, _delivery):
+        def write():
+            with app.app_context(), writing():
+                started = time.monotonic()
+                make_team(slug="written-meanwhile")
+                db.session.commit()
+                waited.append(time.monotonic() - started)
+
+        other = threading.Thread(target=write)
+        other.start()
+        other.join(timeout=5)
+        return Outcome(200)
+
+    ops.fan_out("http://readiness.test")
+    db.session.commit()
+    with writing():
+        assert ops.deliver_due(slow_send) == 1
+    assert waited and waited[0] < 1.0
+
+
+def test_a_retry_after_of_zero_still_waits_and_is_no_failure(app, receiver):
+    hook = receiver(429, 429, 500, headers={429: {"Retry-After": "0"}})
+    subscribe(hook.url)
+    make_team(slug="one")
+    db.session.commit()
+    clock = Clock()
+    work(clock)
+    delivery = db.session.scalars(select(Delivery)).one()
+    assert delivery.next_attempt_at - clock.now == timedelta(seconds=5)
+    for _ in range(3):
+        clock.now = delivery.next_attempt_at
+        work(clock)
+        db.session.refresh(delivery)
+    assert (delivery.state, delivery.attempts, delivery.failures) == ("delivered", 4, 1)
+
+
+def test_the_record_keeps_the_host_not_the_url_of_a_webhook(app):
+    ops.subscribe(None, kind="slack", target="https://hooks.slack.com/services/T0/B0/s3cr3t",
+                  refusal=lambda _url: None)
+    db.session.commit()
+    entry = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "subscription:create")).one()
+    assert entry.changes["target"] == "hooks.slack.com"
+    assert "s3cr3t" not in json.dumps(entry.changes)
+
+
+def test_a_member_who_left_the_team_is_no_longer_told(app, receiver):
+    hook = receiver()
+    team = make_team(slug="payments")
+    member = make_user(teams=[team])
+    db.session.commit()
+    ops.subscribe(member, kind="webhook", target=hook.url, refusal=lambda _url: None)
+    make_service(slug="first", team=team)
+    db.session.commit()
+    work()
+    member.teams = []
+    make_service(slug="second", team=team)
+    db.session.commit()
+    work()
+    assert [json.loads(body)["data"]["service"]["slug"] for _, body in hook.requests] == [
+        "first"]

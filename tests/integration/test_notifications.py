@@ -326,7 +326,8 @@ def test_every_event_type_is_documented():
     from readiness.audit import AuditAction
     from readiness.domain.notifications import ALL_EVENT_TYPES, EVENT_TYPES
     doc = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
-    assert all(f"| `{kind}` |" in doc for kind in ALL_EVENT_TYPES)
+    assert all(f"| `{kind}` |" in doc for kind in ALL_EVENT_TYPES)  # in a table
+    assert all(f"### `{kind}`\n\n```json\n" in doc for kind in ALL_EVENT_TYPES)  # an example
     assert {str(a) for a in AuditAction} == set(EVENT_TYPES)  # every action has a type
 
 

@@ -105,6 +105,11 @@ class Subject(NamedTuple):
         return self.table
 
 
+# Built once: every write appends an entry (a fact post pays for each statement built).
+_LAST_ENTRY = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+_APPEND = insert(AuditEntry.__table__)
+
+
 def record(action, *, actor, subject, **changes):
     """Append an audit entry for `action` on `subject` by `actor` (None: the system).
 
@@ -114,9 +119,7 @@ def record(action, *, actor, subject, **changes):
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    last = session.execute(_LAST_ENTRY).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
     entry = SimpleNamespace(
         seq=seq,
@@ -132,7 +135,7 @@ def record(action, *, actor, subject, **changes):
     )
     entry.hash = entry_hash(entry)
     # A plain INSERT: an append-only row needs none of the unit of work's bookkeeping.
-    session.execute(insert(AuditEntry.__table__), vars(entry))
+    session.execute(_APPEND, vars(entry))
 
 
 def _json_default(value):

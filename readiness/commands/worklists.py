@@ -114,16 +114,20 @@ def _store(rows, **columns):
         rows)
 
 
+# Built once: an ingest runs it with every post.
+_STATE_AND_LATEST = (
+    select(Service.state, Service.handback_failing_from, LatestFact.name, LatestFact.value,
+           LatestFact.observed_at)
+    .outerjoin(LatestFact, LatestFact.service_id == Service.id)
+    .where(Service.id == bindparam("service_id")).with_for_update(of=Service))
+
+
 def refresh_handback_moment(service_id):
     """After an ingest: recompute the one moment facts move (handback_failing_from) of
     one service; its approvals and events did not change. As refresh_worklists does, it
     reads the state under the service row's lock (PostgreSQL), in the same statement as
     the latest facts (an ingest pays for every statement here)."""
-    rows = db.session.execute(
-        select(Service.state, Service.handback_failing_from, LatestFact.name,
-               LatestFact.value, LatestFact.observed_at)
-        .outerjoin(LatestFact, LatestFact.service_id == Service.id)
-        .where(Service.id == service_id).with_for_update(of=Service)).all()
+    rows = db.session.execute(_STATE_AND_LATEST, {"service_id": service_id}).all()
     state, kept = rows[0][:2]
     failing = None
     if state == "ops_managed":

@@ -5,7 +5,7 @@ from, the one whose handback checks decide candidates, the one file syncs compar
 against. Every face and use case asks here.
 """
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..domain import checklists
 from ..extensions import db
@@ -42,6 +42,9 @@ def current_versions(stages=None):
 # version never changes (new content needs a new version), so its checks are known once
 # seen; each call still asks the database which versions are current.
 _REQUIRED_CHECKS = {}
+_VERSIONS_OF_STAGE = (select(ChecklistVersion.checklist_id, ChecklistVersion.version,
+                             ChecklistVersion.id, ChecklistVersion.content_hash)
+                      .where(ChecklistVersion.stage == bindparam("stage")))  # built once
 
 
 def current_required_checks(stage):
@@ -50,9 +53,7 @@ def current_required_checks(stage):
     post, so it costs one small query once the versions were seen."""
     newest = {}  # checklist id -> (version, id, content hash) of its highest version
     for checklist_id, version, version_id, content_hash in db.session.execute(
-            select(ChecklistVersion.checklist_id, ChecklistVersion.version,
-                   ChecklistVersion.id, ChecklistVersion.content_hash)
-            .where(ChecklistVersion.stage == stage)):
+            _VERSIONS_OF_STAGE, {"stage": stage}):
         if checklist_id not in newest or version > newest[checklist_id][0]:
             newest[checklist_id] = (version, version_id, content_hash)
     key = tuple(sorted((version_id, content_hash)

@@ -54,7 +54,8 @@ ALL_EVENT_TYPES = tuple(sorted({*EVENT_TYPES.values(), TEST_EVENT}))
 BACKOFF = (timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30),
            timedelta(hours=2), timedelta(hours=5), timedelta(hours=10), timedelta(hours=24))
 MAX_RETRY_AFTER = timedelta(hours=24)
-SECRET_PREFIX = "whsec_"  # noqa: S105  # nosec B105  (a prefix, not a secret)
+# The prefix of a signing secret, not a secret.
+SECRET_PREFIX = "whsec_"  # noqa: S105  # nosec B105
 
 
 def event_type(action: str) -> str:

@@ -92,6 +92,12 @@ def wait_for(condition, seconds, what):
         time.sleep(0.05)
 
 
+def _states():
+    states = set(db.session.scalars(select(Delivery.state)))
+    db.session.rollback()  # the next look sees the worker's commits
+    return states
+
+
 def stop(process):
     if process.poll() is None:
         process.terminate()
@@ -116,6 +122,8 @@ def test_a_worker_killed_mid_batch_loses_nothing(database):
         second = worker(database)
         try:
             wait_for(lambda: len(receiver.ids) == 100, 90, "all 100 delivered in 90 s")
+            # The last answer arrives before the worker notes it: wait for that too.
+            wait_for(lambda: _states() == {"delivered"}, 30, "all noted delivered in 30 s")
         finally:
             stop(second)
         db.session.expire_all()

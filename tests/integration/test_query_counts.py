@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
+from readiness.commands import notifications
 from readiness.commands.tokens import create_token
 from readiness.extensions import db
 from readiness.models import (
@@ -93,7 +94,8 @@ def build(services):
 PAGES = ["/", "/handback-candidates", "/expiring-approvals", "/services/", "/services/?page=2",
          "/services/?state=ops_managed&tier=1", "/services/svc-2",
          "/services/svc-2/hand-back", "/reviews/3", "/reviews/3/export.md", "/my-work",
-         "/admin/users", "/admin/teams", "/admin/checklists", "/profile/"]
+         "/admin/users", "/admin/teams", "/admin/checklists", "/profile/", "/subscriptions/",
+         "/subscriptions/1"]
 API = ["/api/v1/services", "/api/v1/services/svc-2", "/api/v1/services/svc-2/gate",
        "/api/v1/services/svc-2/events", "/api/v1/reviews/3", "/api/v1/handback-candidates",
        "/metrics"]
@@ -149,6 +151,9 @@ def statement_counts(make_app, services, uri, work=None):
         user = make_user(email="all@example.com", roles=("consultant", "ops_lead", "admin"))
         user.teams = db.session.scalars(select(Team).limit(2)).all()
         _, token = create_token(user, name="t", actor=user)
+        subscription, _ = notifications.subscribe(user, kind="email", target="ops@example.com",
+                                                  refusal=lambda _url: None)
+        notifications.send_test(subscription, "http://readiness.test")
         db.session.commit()
         client = app.test_client()
         assert client.post("/login", data={"email": "all@example.com",
@@ -207,7 +212,8 @@ def test_every_page_takes_the_same_number_of_statements(make_app, tmp_path):
 # whole lists (/handback-candidates, /expiring-approvals, /api/v1/services) show every
 # entry, so their work grows with what they show.
 FLAT = ["/", "/services/", "/services/?page=2", "/services/?state=ops_managed&tier=1",
-        "/services/svc-2", "/reviews/3", "/my-work", "/api/v1/services/svc-2/gate"]
+        "/services/svc-2", "/reviews/3", "/my-work", "/api/v1/services/svc-2/gate",
+        "/subscriptions/", "/subscriptions/1"]
 
 
 @pytest.mark.sqlite_only  # SQLite's instruction counter; PostgreSQL runs the counts above

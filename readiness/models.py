@@ -344,6 +344,8 @@ class Review(db.Model):
     # The first submission, for the review cycle time (submitted -> approved).
     first_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The service's tier when approved (None for approvals made before it was kept).
+    approved_tier: Mapped[int | None]
     # SHA-256 of the frozen review, stored when it is approved.
     content_hash: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -145,6 +145,7 @@ def decide_review(review, *, actor, verdict, comment, item_comments):
     review.state = new_state
     if verdict == "approve":
         review.approved_at = utcnow()
+        review.approved_tier = review.service.tier  # a more critical tier later: re-review
         db.session.flush()
         review.content_hash = reviews.review_content_hash(review)
         decision.content_hash = review.content_hash

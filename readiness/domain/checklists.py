@@ -76,6 +76,7 @@ class Checklist(_Strict):
     version: Annotated[int, Field(ge=1, le=MAX_VERSION)]
     valid_for_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = None
     applies_to: AppliesTo | None = None
+    requires_rereview: bool = False
     description: str = ""
     sections: Annotated[list[Section], Field(min_length=1)]
 
@@ -90,6 +91,8 @@ class Checklist(_Strict):
         content = self.model_dump(mode="json")
         if content["applies_to"] is None:
             del content["applies_to"]
+        if not content["requires_rereview"]:
+            del content["requires_rereview"]
         return content
 
     def content_hash(self) -> str:

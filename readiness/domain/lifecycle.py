@@ -220,3 +220,23 @@ def gate(state, launch_approval, now):
             reasons.append(f"the launch approval expired on "
                            f"{launch_approval.expires_at():%Y-%m-%d}: a re-review is needed")
     return GateDecision(not reasons, tuple(reasons))
+
+
+def rereview_reasons(*, now, expires_at, approved_tier, tier, approved_version,
+                     rereview_version):
+    """Why a service needs a new launch review, or [] (DESIGN.md "Re-reviews"): its
+    approval expires within EXPIRY_WINDOW (or has), its tier became more critical than
+    when it was approved (1 is the most critical; None: not kept for old approvals), or
+    a version of the checklist newer than the approved one sets `requires_rereview`
+    (`rereview_version`: the newest such, or None)."""
+    reasons = []
+    if expires_at is not None and expires_at <= now + EXPIRY_WINDOW:
+        verb = "expired" if expires_at <= now else "expires"
+        reasons.append(f"its launch approval {verb} on {expires_at:%Y-%m-%d}")
+    if approved_tier is not None and tier < approved_tier:
+        reasons.append(f"its tier became more critical (tier {approved_tier} when approved, "
+                       f"tier {tier} now)")
+    if rereview_version is not None and rereview_version > approved_version:
+        reasons.append(f"version {rereview_version} of its launch checklist asks for a "
+                       f"re-review (approved against version {approved_version})")
+    return reasons

@@ -2,6 +2,7 @@
 handback candidates, open return conditions. The rules live in domain.lifecycle."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import bindparam, select
 
@@ -148,3 +149,28 @@ def open_return_conditions(service):
         return None
     event = last_event(service.id)
     return event if event is not None and event.kind == "handback" else None
+
+
+def rereview_reasons(service, now=None):
+    """Why `service` needs a new launch review (domain.lifecycle.rereview_reasons), or []
+    when it has no launch approval."""
+    now = now or utcnow()
+    row = db.session.execute(
+        select(Review.approved_at, Review.approved_tier, ChecklistVersion.checklist_id,
+               ChecklistVersion.version, ChecklistVersion.valid_for_days)
+        .join(Review.checklist_version)
+        .where(Review.service_id == service.id, _latest_approval_filter("launch"))
+        .order_by(Review.approved_at.desc(), Review.id.desc()).limit(1)).first()
+    if row is None:
+        return []
+    approved_at, approved_tier, checklist_id, version, valid_for_days = row
+    newer = db.session.execute(
+        select(ChecklistVersion.version, ChecklistVersion.content)
+        .where(ChecklistVersion.checklist_id == checklist_id,
+               ChecklistVersion.version > version)).all()
+    asking = [v for v, content in newer if content.get("requires_rereview")]
+    expires_at = (approved_at + timedelta(days=valid_for_days)
+                  if valid_for_days is not None else None)
+    return lifecycle.rereview_reasons(
+        now=now, expires_at=expires_at, approved_tier=approved_tier, tier=service.tier,
+        approved_version=version, rereview_version=max(asking, default=None))

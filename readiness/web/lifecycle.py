@@ -75,6 +75,8 @@ def support_panel(service, user):
         # A handoff leans on a live launch approval: say when that runs out soon.
         "launch_expires_soon": (situation.launch_approval is not None
                                 and situation.launch_approval.expires_within(now)),
+        "rereview_reasons": (situations.rereview_reasons(service, now)
+                             if service.state != "retired" else []),
     }
 
 

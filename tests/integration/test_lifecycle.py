@@ -463,3 +463,35 @@ def test_the_timeline_can_be_filtered_and_each_fact_has_a_trend_line(
     assert "<code>pages_per_week</code>" in facts
     assert 'aria-label="pages_per_week: last 3 readings, from 3 to 8"' in facts
     assert '<span class="latest">8</span>' in facts
+
+
+def test_the_service_page_says_when_a_re_review_is_needed(client, login):
+    from readiness.commands.reviews import decide_review
+    from readiness.commands.services import update_service
+
+    from ..factories import (
+        SMALL_CHECKLIST,
+        make_checklist_version,
+        make_review,
+        make_service,
+        make_user,
+    )
+    lead = make_user(roles=("ops_lead",))
+    consultant = make_user(roles=("consultant",))
+    service = make_service(slug="payroll", name="Payroll", tier=2, state="self_managed")
+    version = make_checklist_version()
+    review = make_review(service=service, checklist_version=version, state="submitted",
+                         answers=[("pager-load", "met", "ok"), ("alert-runbooks", "met", "ok")])
+    db.session.commit()
+    decide_review(review, actor=consultant, verdict="approve", comment="", item_comments={})
+    db.session.commit()
+    assert review.approved_tier == 2
+    login(lead)
+    assert "Needs a launch re-review" not in client.get("/services/payroll").text
+    update_service(service, actor=lead, tier=1)
+    make_checklist_version(version=2, content={**SMALL_CHECKLIST, "requires_rereview": True})
+    db.session.commit()
+    shown = client.get("/services/payroll").text
+    assert ("Needs a launch re-review:</strong> its tier became more critical (tier 2 when "
+            "approved, tier 1 now); version 2 of its launch checklist asks for a re-review "
+            "(approved against version 1).") in shown

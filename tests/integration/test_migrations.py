@@ -109,6 +109,16 @@ def service_of_0005():
         .returning(Service.__table__.c.id, Service.__table__.c.slug)).one()
 
 
+def approved_review_of_0007(service_id, version, approved_at, first_submitted_at=None):
+    """An approved review with the columns its table had before 0017 (the model has
+    approved_tier since)."""
+    db.session.flush()  # the checklist version's id
+    db.session.execute(insert(Review.__table__).values(
+        service_id=service_id, checklist_version_id=version.id, state="approved",
+        approved_at=approved_at, first_submitted_at=first_submitted_at, created_at=utcnow(),
+        updated_at=utcnow(), version_id=1))
+
+
 def test_0006_fills_latest_fact_with_the_newest_reading_of_each_fact(make_app):
     app = make_app(create_tables=False)
     with app.app_context():
@@ -167,8 +177,7 @@ def test_0008_counts_the_services_and_finds_each_latest_launch_approval(make_app
         handoff = make_checklist_version("handoff-readiness", stage="handoff")
         now = utcnow()
         for version, age in ((launch, 40), (launch, 10), (handoff, 1), (launch, 20)):
-            db.session.add(Review(service_id=service.id, checklist_version=version,
-                                  state="approved", approved_at=now - timedelta(days=age)))
+            approved_review_of_0007(service.id, version, now - timedelta(days=age))
         db.session.commit()
         latest = db.session.scalar(select(Review.id).where(Review.approved_at
                                                            == now - timedelta(days=10)))
@@ -204,8 +213,7 @@ def test_0009_keeps_the_worklists_moments_of_the_services_there(make_app):
         db.session.add(LatestFact(service_id=failing, name="pages", value=3.0,
                                   observed_at=now - timedelta(days=2), source="t"))
         launch = make_checklist_version(content=dict(SMALL_CHECKLIST, valid_for_days=90))
-        db.session.add(Review(service_id=waiting.id, checklist_version=launch,
-                              state="approved", approved_at=now - timedelta(days=10)))
+        approved_review_of_0007(waiting.id, launch, now - timedelta(days=10))
         db.session.commit()
         upgrade(directory=database.MIGRATIONS_DIR)
         assert dict(db.session.execute(select(Service.slug, Service.handback_failing_from)
@@ -224,9 +232,8 @@ def test_0010_keeps_cycle_times_to_steps_in_the_counts_and_the_triggers(make_app
         service = service_of_0005()
         version = make_checklist_version()
         now = utcnow().replace(day=1, hour=12)  # both approvals in the same month
-        db.session.add(Review(service_id=service.id, checklist_version=version,
-                              state="approved", approved_at=now,
-                              first_submitted_at=now - timedelta(days=154, hours=1)))
+        approved_review_of_0007(service.id, version, now,
+                                first_submitted_at=now - timedelta(days=154, hours=1))
         db.session.commit()
         assert db.session.scalar(select(ReviewCycleCount.tenths)) == 1540  # as 0008 kept it
         db.session.commit()  # the upgrade's connection is another: end this read first

@@ -230,3 +230,12 @@ def test_applies_to_mistakes_are_lines(applies_to, message):
     text = MINIMAL_APPLIES.replace("  tiers: [3]\n", applies_to)
     errors = [str(e) for e in checklists.parse(text, "x").errors]
     assert any(e.startswith(message) for e in errors), errors
+
+
+def test_requires_rereview_is_kept_only_when_set():
+    plain = checklists.parse(MINIMAL_APPLIES, "x").checklist
+    assert "requires_rereview" not in plain.content()
+    asking = checklists.parse(MINIMAL_APPLIES.replace("version: 1\n", "version: 1\n"
+                                                      "requires_rereview: true\n"), "x")
+    assert asking.checklist.content()["requires_rereview"] is True
+    assert asking.checklist.content_hash() != plain.content_hash()

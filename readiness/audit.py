@@ -78,12 +78,19 @@ class AuditAction(StrEnum):
     REVIEW_APPROVE = "review:approve"
     REVIEW_REQUEST_CHANGES = "review:request_changes"
     REVIEW_WITHDRAW = "review:withdraw"
+    REVIEW_CONFIRM = "review:confirm"  # carried answers of a re-review confirmed
+    # A waiver's entries are about its review (subject), with the waiver's id in changes.
+    WAIVER_REQUEST = "waiver:request"
+    WAIVER_GRANT = "waiver:grant"
+    WAIVER_REFUSE = "waiver:refuse"
+    WAIVER_WITHDRAW = "waiver:withdraw"
     SUBSCRIPTION_CREATE = "subscription:create"
     SUBSCRIPTION_DISABLE = "subscription:disable"
     # Written by the worker, once each (commands.reminders).
     REMINDER_APPROVAL_EXPIRING = "reminder:approval_expiring"
     REMINDER_REVIEW_WAITING = "reminder:review_waiting"
     REMINDER_HANDBACK_CANDIDATE = "reminder:handback_candidate"
+    REMINDER_WAIVER_EXPIRING = "reminder:waiver_expiring"
 
 
 class Actor(NamedTuple):

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain.lifecycle import STATES as SERVICE_STATES
 from .domain.reviews import ANSWER_STATUSES, REVIEW_STATES
+from .domain.waivers import WAIVER_STATES
 from .extensions import db
 
 VERDICTS = ("approve", "request_changes")
@@ -346,6 +347,8 @@ class Review(db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The service's tier when approved (None for approvals made before it was kept).
     approved_tier: Mapped[int | None]
+    # A re-review: the approved review of the same checklist its answers were carried from.
+    previous_review_id: Mapped[int | None] = mapped_column()
     # SHA-256 of the frozen review, stored when it is approved.
     content_hash: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -362,6 +365,9 @@ class Review(db.Model):
     )
     decisions: Mapped[list["Decision"]] = relationship(
         back_populates="review", order_by="Decision.created_at"
+    )
+    waivers: Mapped[list["Waiver"]] = relationship(
+        back_populates="review", order_by="Waiver.id"
     )
 
 
@@ -380,12 +386,42 @@ class Answer(db.Model):
     link: Mapped[str | None] = mapped_column(String(500))
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Carried by a re-review from this earlier approved review, until confirmed or changed.
+    carried_from_id: Mapped[int | None] = mapped_column()
     version_id: Mapped[int] = mapped_column(server_default="1")
 
     __mapper_args__ = {"version_id_col": version_id}  # noqa: RUF012
 
     review: Mapped[Review] = relationship(back_populates="answers")
     answered_by: Mapped[User | None] = relationship()
+
+
+class Waiver(db.Model):
+    """A request to leave one item of a review unmet until a date, and its decision
+    (domain.waivers). Granted ones are frozen into the review's sign-off."""
+
+    __table_args__ = (
+        one_of("state", WAIVER_STATES),
+        # The dashboard's waivers expiring soon: an index range.
+        Index("ix_waiver_state_expires", "state", "expires_on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20), default="requested")
+    reason: Mapped[str] = mapped_column(Text)
+    control: Mapped[str] = mapped_column(Text)
+    expires_on: Mapped[date]
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    review: Mapped[Review] = relationship(back_populates="waivers")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
 class Decision(db.Model):

@@ -120,12 +120,20 @@ SCHEMAS = {
         }],
     },
     "Gate": {
-        "type": "object", "required": ["service", "allowed", "state", "reasons"],
+        "type": "object", "required": ["service", "allowed", "state", "reasons", "waivers"],
         "properties": {
             "service": SLUG, "allowed": {"type": "boolean"},
             "state": {"type": "string", "enum": list(SERVICE_STATES)},
             "reasons": {"type": "array", "items": {"type": "string"},
                         "description": "Why not, when not allowed; empty when allowed."},
+            "waivers": {
+                "type": "array",
+                "description": "The granted waivers the launch approval leans on.",
+                "items": {"type": "object", "required": ["item", "title", "expires_on"],
+                          "properties": {"item": {"type": "string"},
+                                         "title": {"type": "string"},
+                                         "expires_on": {"type": "string",
+                                                        "format": "date"}}}},
         },
     },
     "Fact": {

@@ -176,7 +176,8 @@ def gate(slug):
     decision = found.decision
     GATE_ANSWERS.labels("allowed" if decision.allowed else "refused").inc()
     return jsonify({"service": found.slug, "allowed": decision.allowed, "state": found.state,
-                    "reasons": list(decision.reasons)}), 200 if decision.allowed else 409
+                    "reasons": list(decision.reasons), "waivers": found.waivers_body()}), (
+        200 if decision.allowed else 409)
 
 
 @bp.post("/services/<slug>/facts")

@@ -196,9 +196,10 @@ def gate_command(service):
     """Say whether SERVICE (its slug) may take production traffic, and why.
 
     Yes while it is self-managed or Ops-managed and its latest approved launch
-    review is still valid; no while it is in development or retired, or when
-    that approval has expired. Exits 0 when allowed, 1 when refused, 2 when
-    there is no such service. Use it as a deploy step in CI.
+    review is still valid; no while it is in development or retired, when
+    that approval has expired, or when a waiver it leans on has expired. Lists
+    the waivers the approval leans on. Exits 0 when allowed, 1 when refused, 2
+    when there is no such service. Use it as a deploy step in CI.
     """
     found = situations.gate(service)
     if found is None:
@@ -208,11 +209,15 @@ def gate_command(service):
     state = lifecycle.STATE_LABELS[found.state].lower()
     if decision.allowed:
         click.echo(f"{service}: allowed ({state})")
-        return
-    click.echo(f"{service}: refused ({state})")
-    for reason in decision.reasons:
-        click.echo(f"  - {reason}")
-    sys.exit(1)
+    else:
+        click.echo(f"{service}: refused ({state})")
+        for reason in decision.reasons:
+            click.echo(f"  - {reason}")
+    for waiver in found.waivers_body():
+        click.echo(f"  waiver: {waiver['item']} ({waiver['title']}) until "
+                   f"{waiver['expires_on']}")
+    if not decision.allowed:
+        sys.exit(1)
 
 
 tokens_group = AppGroup("tokens", help="Manage API tokens.")

@@ -4,12 +4,13 @@ from dataclasses import dataclass
 
 from .. import locks
 from ..audit import AuditAction, record
-from ..domain import checklists, permissions, reviews
+from ..domain import checklists, permissions, reviews, waivers
 from ..domain.inputs import InvalidInput, is_http_link
 from ..domain.reviews import ReviewAlreadyOpen, ReviewRefused
 from ..extensions import db
 from ..models import ANSWER_STATUSES, Answer, Decision, Review, utcnow
 from ..queries.reviews import answered_by_ids, open_review_of, review_status
+from ..queries.reviews import waiver_rules as current_waiver_rules
 from .worklists import refresh_worklists
 
 MAX_EVIDENCE = 20_000
@@ -139,6 +140,13 @@ def decide_review(review, *, actor, verdict, comment, item_comments):
         raise ReviewRefused(permissions.SEPARATION_OF_DUTIES)
     if verdict == "request_changes" and not (comment or item_comments):
         raise InvalidInput("Say what needs to change: write a comment.")
+    if verdict == "approve":
+        # Waivers are decided before submission; one that ran out since cannot be signed.
+        expired = waivers.expired_on_review(current_waiver_rules(review).values(), utcnow())
+        if expired is not None:
+            raise ReviewRefused(f"The waiver of {expired.item_id} expired on "
+                                f"{expired.expires_on:%Y-%m-%d}: request changes, so the "
+                                f"team can meet the item or ask for a new waiver.")
     decision = Decision(review=review, consultant=actor, verdict=verdict, comment=comment,
                         item_comments=item_comments)
     db.session.add(decision)

@@ -27,6 +27,7 @@ from ..models import ChecklistVersion, LatestFact, ManagementEvent, Review, Serv
 from ..queries.checklists import current_required_checks
 from ..queries.facts import latest_facts, latest_values
 from ..queries.lifecycle import latest_approval_id
+from ..queries.waivers import waiver_terms
 
 CHUNK = 1000
 
@@ -59,11 +60,15 @@ def _situations(service_ids):
         # waits for this transaction, then decides on what it wrote (SQLite has one
         # writer at a time).
         .with_for_update(of=Service))
+    rows = rows.all()
+    terms = waiver_terms([review_id for row in rows for review_id in (row[5], row[9])])
     found = {}
     for (service_id, state, failing_from, ready_until, last_handback_at,
          *approvals) in rows:
-        launch_approval = lifecycle.Approval(*approvals[:4]) if approvals[0] else None
-        handoff_approval = lifecycle.Approval(*approvals[4:]) if approvals[4] else None
+        launch_approval = (lifecycle.Approval(*approvals[:4], terms.get(approvals[0], ()))
+                           if approvals[0] else None)
+        handoff_approval = (lifecycle.Approval(*approvals[4:], terms.get(approvals[4], ()))
+                            if approvals[4] else None)
         situation = lifecycle.Situation(
             state=state, now=None, launch_approval=launch_approval,
             handoff_approval=handoff_approval, last_handback_at=last_handback_at)

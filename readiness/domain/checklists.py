@@ -77,6 +77,7 @@ class Checklist(_Strict):
     valid_for_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = None
     applies_to: AppliesTo | None = None
     requires_rereview: bool = False
+    max_waiver_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = None
     description: str = ""
     sections: Annotated[list[Section], Field(min_length=1)]
 
@@ -93,6 +94,8 @@ class Checklist(_Strict):
             del content["applies_to"]
         if not content["requires_rereview"]:
             del content["requires_rereview"]
+        if content["max_waiver_days"] is None:
+            del content["max_waiver_days"]
         return content
 
     def content_hash(self) -> str:

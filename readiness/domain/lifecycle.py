@@ -11,8 +11,10 @@ and gets back an `Outcome` that names everything missing, or the new state.
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+
+from .waivers import expires_at as waiver_expires_at
 
 
 class State(StrEnum):
@@ -66,18 +68,45 @@ NEEDS_REASON = ("handback", "retire")
 
 
 @dataclass(frozen=True)
+class WaiverTerm:
+    """A granted waiver an approval leans on: its item and the date it expires on."""
+
+    item_id: str
+    title: str
+    expires_on: date
+
+    def expires_at(self):
+        return waiver_expires_at(self.expires_on)
+
+
+@dataclass(frozen=True)
 class Approval:
-    """An approved review: when it was started and approved, and how long it counts."""
+    """An approved review: when it was started and approved, how long it counts, and the
+    granted waivers frozen into it."""
 
     review_id: int
     created_at: datetime
     approved_at: datetime
     valid_for_days: int | None
+    waivers: tuple[WaiverTerm, ...] = ()
 
     def expires_at(self):
         if self.valid_for_days is None:
             return None
         return self.approved_at + timedelta(days=self.valid_for_days)
+
+    def expired_waiver(self, now):
+        """The first of its waivers to have expired by `now`, or None."""
+        expired = [w for w in self.waivers if w.expires_at() <= now]
+        return min(expired, key=lambda w: (w.expires_on, w.item_id)) if expired else None
+
+    def holds_until(self):
+        """When it stops counting: its expiry or its first waiver's, whichever is first
+        (None: never)."""
+        ends = [w.expires_at() for w in self.waivers]
+        if self.expires_at() is not None:
+            ends.append(self.expires_at())
+        return min(ends, default=None)
 
     def is_valid(self, now):
         expires = self.expires_at()
@@ -154,6 +183,7 @@ def _guard_missing(transition, s):
         if not s.launch_approval.is_valid(s.now):
             return [f"a launch approval that has not expired (review {s.launch_approval.review_id}"
                     f" expired {s.launch_approval.expires_at():%Y-%m-%d})"]
+        return _waiver_missing(s.launch_approval, s.now)
     if transition == "handoff":
         approval = s.handoff_approval
         if approval is None:
@@ -164,7 +194,20 @@ def _guard_missing(transition, s):
         if not approval.is_valid(s.now):
             return [f"a handoff approval that has not expired (review {approval.review_id} "
                     f"expired {approval.expires_at():%Y-%m-%d})"]
+        return _waiver_missing(approval, s.now)
     return []
+
+
+def _waiver_missing(approval, now):
+    expired = approval.expired_waiver(now)
+    if expired is None:
+        return []
+    return [f"an approval whose waivers hold (review {approval.review_id}: "
+            f"{_waiver_expired(expired)})"]
+
+
+def _waiver_expired(waiver):
+    return f"the waiver of {waiver.item_id} expired on {waiver.expires_on:%Y-%m-%d}"
 
 
 # The end of a moment that does not end: an approval without expiry.
@@ -191,7 +234,7 @@ def allowed_until(situation):
                           reason=situation.reason or "-")
     if not check(transition, at_approval).allowed:
         return None
-    return approval.expires_at() or FOREVER
+    return approval.holds_until() or FOREVER
 
 
 def available(situation):
@@ -219,6 +262,8 @@ def gate(state, launch_approval, now):
         elif not launch_approval.is_valid(now):
             reasons.append(f"the launch approval expired on "
                            f"{launch_approval.expires_at():%Y-%m-%d}: a re-review is needed")
+        elif (expired := launch_approval.expired_waiver(now)) is not None:
+            reasons.append(f"{_waiver_expired(expired)}: a re-review is needed")
     return GateDecision(not reasons, tuple(reasons))
 
 

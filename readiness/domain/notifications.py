@@ -38,11 +38,17 @@ EVENT_TYPES = {
     "review:approve": "review.decided",
     "review:request_changes": "review.decided",
     "review:withdraw": "review.withdrawn",
+    "review:confirm": "review.confirmed",
+    "waiver:request": "waiver.requested",
+    "waiver:grant": "waiver.granted",
+    "waiver:refuse": "waiver.refused",
+    "waiver:withdraw": "waiver.withdrawn",
     "subscription:create": "subscription.created",
     "subscription:disable": "subscription.disabled",
     "reminder:approval_expiring": "reminder.approval_expiring",
     "reminder:review_waiting": "reminder.review_waiting",
     "reminder:handback_candidate": "reminder.handback_candidate",
+    "reminder:waiver_expiring": "reminder.waiver_expiring",
 }
 # An approval is reminded of when this many days are left (the nearest crossed only).
 EXPIRY_REMINDER_DAYS = (30, 7, 1)

@@ -1,11 +1,12 @@
 """Rules of reviews that need no database: states, what blocks submission, progress,
 and the content hash a sign-off stores."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .checklists import is_required, items_of
 from .hashing import content_hash
+from .waivers import frozen
 
 
 class ReviewState(StrEnum):
@@ -106,6 +107,9 @@ class AnswerState:
     status: str | None
     evidence: str
     link: str | None
+    # A re-review's answer carried from an earlier approval (its review id) and not yet
+    # confirmed or changed.
+    carried_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,16 +119,20 @@ class Blocker:
     reason: str
 
 
+def blocker_for(item, answer, check=None, waiver=None, now=None):
+    """Why `answer` (and `check`, the item's automated check result) keeps `item` from
+    submission and approval, or None: the one rule of when an item is satisfied.
 
-
-def blocker_for(item, answer, check=None):
-    """Why `answer` (and `check`, the item's automated check result) keeps the required
-    `item` from submission, or None.
-
-    A failing, stale or missing check blocks unless the item is answered not
-    applicable with a justification; an item whose evidence is `none` needs no answer
-    beyond its passing check.
+    A granted `waiver` (domain.waivers.Waiver) that holds at `now` satisfies the item,
+    whatever its answer and check. Otherwise a carried answer not yet confirmed blocks
+    (any item); then, for a required item, a failing, stale or missing check blocks
+    unless the item is answered not applicable with a justification, and an item whose
+    evidence is `none` needs no answer beyond its passing check.
     """
+    if waiver is not None and now is not None and waiver.holds(now):
+        return None
+    if answer is not None and answer.carried_from is not None:
+        return f"carried from review {answer.carried_from}: confirm it or change it"
     if not is_required(item):
         return None
     is_justified_na = (answer is not None and answer.status == "not_applicable"
@@ -143,15 +151,18 @@ def blocker_for(item, answer, check=None):
     return None
 
 
-def blocking_items(content, answers, checks=None):
-    """The required items that keep a review from submission, with the reason for each.
+def blocking_items(content, answers, checks=None, waivers=None, now=None):
+    """The items that keep a review from submission, with the reason for each.
 
-    `answers` maps item id to AnswerState; `checks` item id to its CheckResult.
+    `answers` maps item id to AnswerState; `checks` item id to its CheckResult;
+    `waivers` item id to its current Waiver (read at `now`).
     """
-    checks = checks or {}
+    checks, waivers = checks or {}, waivers or {}
     blockers = []
     for _, item in items_of(content):
-        reason = blocker_for(item, answers.get(item["id"]), checks.get(item["id"]))
+        item_id = item["id"]
+        reason = blocker_for(item, answers.get(item_id), checks.get(item_id),
+                             waivers.get(item_id), now)
         if reason:
             blockers.append(Blocker(item["id"], item["title"], reason))
     return blockers
@@ -166,29 +177,35 @@ class Status:
     total: int
     blockers: tuple[Blocker, ...]
     checks: dict
+    waivers: dict = field(default_factory=dict)
 
 
-def status(content, answers, checks=None):
-    """The Status of a review with `answers` (item id -> AnswerState) and `checks` (item
-    id -> CheckResult) against the checklist `content`."""
-    checks = checks or {}
-    done, total = progress(content, answers, checks)
-    return Status(done, total, tuple(blocking_items(content, answers, checks)), checks)
+def status(content, answers, checks=None, waivers=None, now=None):
+    """The Status of a review with `answers` (item id -> AnswerState), `checks` (item
+    id -> CheckResult) and `waivers` (item id -> Waiver, read at `now`) against the
+    checklist `content`."""
+    checks, waivers = checks or {}, waivers or {}
+    done, total = progress(content, answers, checks, waivers, now)
+    return Status(done, total, tuple(blocking_items(content, answers, checks, waivers, now)),
+                  checks, waivers)
 
 
-def progress(content, answers, checks=None):
+def progress(content, answers, checks=None, waivers=None, now=None):
     """(done, total) over the required items."""
-    checks = checks or {}
+    checks, waivers = checks or {}, waivers or {}
     required = [item for _, item in items_of(content) if is_required(item)]
     done = sum(1 for item in required
-               if blocker_for(item, answers.get(item["id"]), checks.get(item["id"])) is None)
+               if blocker_for(item, answers.get(item["id"]), checks.get(item["id"]),
+                              waivers.get(item["id"]), now) is None)
     return done, len(required)
 
 
 def review_content(review):
-    """What a sign-off covers: the exact checklist version and every answer."""
+    """What a sign-off covers: the exact checklist version, every answer and the granted
+    waivers (the key is left out when there are none, so sign-offs made before waivers
+    existed keep their hash)."""
     version = review.checklist_version
-    return {
+    content = {
         "review": review.id,
         "service_id": review.service_id,
         "checklist": {
@@ -204,6 +221,10 @@ def review_content(review):
             key=lambda a: a["item"],
         ),
     }
+    waivers = frozen(review.waivers)
+    if waivers:
+        content["waivers"] = waivers
+    return content
 
 
 def review_content_hash(review):

@@ -12,6 +12,7 @@ from ..models import ChecklistVersion, ManagementEvent, Review, Service, utcnow
 from . import worklists
 from .checklists import current_versions
 from .facts import latest_facts, latest_values
+from .waivers import with_waivers
 from .worklists import Worklist, count_upto
 
 
@@ -20,7 +21,8 @@ def _latest_approval_filter(stage):
 
 
 def latest_approval(service_id, stage):
-    """The latest approved review of `stage` for the service, as a lifecycle.Approval."""
+    """The latest approved review of `stage` for the service, as a lifecycle.Approval
+    with the waivers it leans on."""
     row = db.session.execute(
         select(Review.id, Review.created_at, Review.approved_at,
                ChecklistVersion.valid_for_days)
@@ -28,7 +30,7 @@ def latest_approval(service_id, stage):
         .where(Review.service_id == service_id, _latest_approval_filter(stage))
         .order_by(Review.approved_at.desc(), Review.id.desc()).limit(1)
     ).first()
-    return lifecycle.Approval(*row) if row else None
+    return with_waivers(lifecycle.Approval(*row)) if row else None
 
 
 def latest_approval_id(stage):
@@ -74,6 +76,12 @@ class Gate:
     decision: lifecycle.GateDecision
     launch_approval: lifecycle.Approval | None
 
+    def waivers_body(self):
+        """The waivers its launch approval leans on, as the API's gate body lists them."""
+        terms = self.launch_approval.waivers if self.launch_approval else ()
+        return [{"item": w.item_id, "title": w.title, "expires_on": w.expires_on.isoformat()}
+                for w in terms]
+
 
 # The service and its latest launch approval in one statement, built once.
 GATE_QUERY = (
@@ -94,8 +102,8 @@ def gate(slug, now=None):
     row = db.session.execute(GATE_QUERY, {"slug": slug}).first()
     if row is None:
         return None
-    approval = None if row.review_id is None else lifecycle.Approval(
-        row.review_id, row.created_at, row.approved_at, row.valid_for_days)
+    approval = None if row.review_id is None else with_waivers(lifecycle.Approval(
+        row.review_id, row.created_at, row.approved_at, row.valid_for_days))
     return Gate(row.slug, row.state, lifecycle.gate(row.state, approval, now or utcnow()),
                 approval)
 

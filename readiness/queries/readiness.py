@@ -14,6 +14,7 @@ from ..models import ChecklistVersion, Review, Service
 from .facts import latest_facts
 from .lifecycle import latest_approval_id
 from .reviews import review_status
+from .waivers import waiver_terms
 
 
 @dataclass(frozen=True)
@@ -40,20 +41,23 @@ def readiness_of(service_ids, now):
     open_reviews = db.session.scalars(
         select(Review).where(Review.service_id.in_(ids),
                              Review.state.in_(reviews.OPEN_STATES))
-        .options(selectinload(Review.answers), joinedload(Review.checklist_version))
+        .options(selectinload(Review.answers), selectinload(Review.waivers),
+                 joinedload(Review.checklist_version))
         .order_by(Review.created_at.desc(), Review.id.desc())).all()
     current = {}
     for review in open_reviews:  # the newest open review of each service
         current.setdefault(review.service_id, review)
+    rows = db.session.execute(
+        select(Service.id.label("service_id"), Review.id, Review.created_at,
+               Review.approved_at, ChecklistVersion.valid_for_days)
+        .select_from(Service)
+        .join(Review, Review.id == latest_approval_id("launch"))
+        .join(Review.checklist_version)
+        .where(Service.id.in_(ids))).all()
+    terms = waiver_terms([row.id for row in rows])
     approvals = {row.service_id: lifecycle.Approval(row.id, row.created_at, row.approved_at,
-                                                    row.valid_for_days)
-                 for row in db.session.execute(
-                     select(Service.id.label("service_id"), Review.id, Review.created_at,
-                            Review.approved_at, ChecklistVersion.valid_for_days)
-                     .select_from(Service)
-                     .join(Review, Review.id == latest_approval_id("launch"))
-                     .join(Review.checklist_version)
-                     .where(Service.id.in_(ids)))}
+                                                    row.valid_for_days, terms.get(row.id, ()))
+                 for row in rows}
     facts = latest_facts(list(current)) if current else {}
     found = {}
     for service_id in ids:
@@ -63,9 +67,9 @@ def readiness_of(service_ids, now):
             status = review_status(review, now, facts.get(service_id, {}))
             found[service_id] = Readiness("review", review.id, status.done, status.total)
         elif approval is not None:
-            kind = "approved" if approval.is_valid(now) else "expired"
-            found[service_id] = Readiness(kind, approval.review_id,
-                                          until=approval.expires_at())
+            holds = approval.is_valid(now) and approval.expired_waiver(now) is None
+            found[service_id] = Readiness("approved" if holds else "expired",
+                                          approval.review_id, until=approval.holds_until())
         else:
             found[service_id] = Readiness("none")
     return found

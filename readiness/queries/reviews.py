@@ -4,7 +4,7 @@ progress and blockers, and who answered it."""
 from sqlalchemy import func, select
 
 from ..audit import AuditAction
-from ..domain import checklists, reviews
+from ..domain import checklists, reviews, waivers
 from ..domain.reviews import AnswerState
 from ..extensions import db
 from ..models import AuditEntry, ChecklistVersion, Review, utcnow
@@ -12,7 +12,20 @@ from .facts import latest_facts, latest_values
 
 
 def answer_states(review):
-    return {a.item_id: AnswerState(a.status, a.evidence, a.link) for a in review.answers}
+    return {a.item_id: AnswerState(a.status, a.evidence, a.link, a.carried_from_id)
+            for a in review.answers}
+
+
+def current_waivers(review):
+    """{item id: the item's waiver asked for or granted} (at most one each), as Waiver
+    rows."""
+    return {w.item_id: w for w in review.waivers if w.state in waivers.ACTIVE_STATES}
+
+
+def waiver_rules(review):
+    """{item id: domain.waivers.Waiver} of the review's current waivers."""
+    return {item_id: waivers.Waiver(w.item_id, w.state, w.expires_on)
+            for item_id, w in current_waivers(review).items()}
 
 
 def check_results(review, now=None, facts=None):
@@ -30,8 +43,9 @@ def review_status(review, now=None, facts=None):
 
     The one loader behind the review page, the API, the Markdown export and the service
     list's readiness (which passes the `facts` it read for a whole page)."""
+    now = now or utcnow()
     return reviews.status(review.checklist_version.content, answer_states(review),
-                          check_results(review, now, facts))
+                          check_results(review, now, facts), waiver_rules(review), now)
 
 
 def answered_by_ids(review):

@@ -51,10 +51,11 @@ def create_app(test_config=None):
         profile,
         reviews,
         services,
+        waivers,
     )
 
     for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, lifecycle.bp, profile.bp,
-                      admin.bp, notifications.bp, api_bp, metrics_bp):
+                      admin.bp, notifications.bp, waivers.bp, api_bp, metrics_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no CSRF to fear
     csrf.exempt(metrics_bp)

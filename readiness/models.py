@@ -403,7 +403,7 @@ class Waiver(db.Model):
     __table_args__ = (
         one_of("state", WAIVER_STATES),
         # The dashboard's waivers expiring soon: an index range.
-        Index("ix_waiver_state_expires", "state", "expires_on", "id"),
+        Index("ix_waiver_in_force_expires", "in_force", "expires_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -418,6 +418,10 @@ class Waiver(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     comment: Mapped[str] = mapped_column(Text, default="")
+    # Kept by commands.waivers.keep_in_force (not part of the sign-off): granted, its
+    # review approved and still the service's latest approval of that checklist, and the
+    # service not retired. Only these can lapse and refuse a gate.
+    in_force: Mapped[bool] = mapped_column(server_default=false(), default=False)
 
     review: Mapped[Review] = relationship(back_populates="waivers")
     requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])

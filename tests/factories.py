@@ -4,6 +4,7 @@ import itertools
 
 from readiness import commands as operations
 from readiness.audit import AuditAction, record
+from readiness.commands.waivers import keep_in_force
 from readiness.commands.worklists import refresh_worklists
 from readiness.domain.hashing import content_hash
 from readiness.domain.reviews import review_content_hash
@@ -92,4 +93,5 @@ def make_review(service=None, checklist_version=None, state="draft", answers=())
         record(AuditAction.REVIEW_APPROVE, actor=consultant, subject=review,
                content_hash=review.content_hash)
         refresh_worklists([review.service_id])  # as decide_review does
+        keep_in_force(review.service_id)
     return review

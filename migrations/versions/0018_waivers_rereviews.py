@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('in_force', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.CheckConstraint("state IN ('requested', 'granted', 'refused', 'withdrawn')", name=op.f('ck_waiver_state_valid')),
     sa.ForeignKeyConstraint(['decided_by_id'], ['user.id'], name=op.f('fk_waiver_decided_by_id_user')),
     sa.ForeignKeyConstraint(['requested_by_id'], ['user.id'], name=op.f('fk_waiver_requested_by_id_user')),
@@ -35,7 +36,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_waiver'))
     )
     op.create_index(op.f('ix_waiver_review_id'), 'waiver', ['review_id'], unique=False)
-    op.create_index('ix_waiver_state_expires', 'waiver', ['state', 'expires_on', 'id'], unique=False)
+    op.create_index('ix_waiver_in_force_expires', 'waiver', ['in_force', 'expires_on', 'id'], unique=False)
     # Plain ADD COLUMNs (no batch copy): the review table's triggers stay as they are.
     op.add_column('answer', sa.Column('carried_from_id', sa.Integer(), nullable=True))
     op.add_column('review', sa.Column('previous_review_id', sa.Integer(), nullable=True))
@@ -44,6 +45,6 @@ def upgrade():
 def downgrade():
     op.drop_column('review', 'previous_review_id')
     op.drop_column('answer', 'carried_from_id')
-    op.drop_index('ix_waiver_state_expires', table_name='waiver')
+    op.drop_index('ix_waiver_in_force_expires', table_name='waiver')
     op.drop_index(op.f('ix_waiver_review_id'), table_name='waiver')
     op.drop_table('waiver')

@@ -12,6 +12,7 @@ from ..queries.checklists import handoff_item_titles
 from ..queries.facts import latest_facts
 from ..queries.lifecycle import failing_handback_items, situation
 from ..queries.reviews import open_reviews
+from .waivers import keep_in_force
 from .worklists import refresh_worklists
 
 MAX_REASON = 20_000
@@ -67,6 +68,8 @@ def transition(service, kind, *, actor, reason="", return_conditions="", return_
         _close_open_reviews(service, actor)
     db.session.flush()  # the event's id, for its entry
     refresh_worklists([service.id])
+    if kind == "retire":
+        keep_in_force(service.id)  # a retired service's waivers lapse with it
     record(ACTIONS[kind], actor=actor, subject=service, event=event.id,
            event_digest=event_digest(event), **event_entry_fields(event))
     return event

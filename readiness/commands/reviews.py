@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import ANSWER_STATUSES, Answer, Decision, Review, utcnow
 from ..queries.reviews import answered_by_ids, open_review_of, review_status
 from ..queries.reviews import waiver_rules as current_waiver_rules
+from .waivers import keep_in_force
 from .worklists import refresh_worklists
 
 MAX_EVIDENCE = 20_000
@@ -158,6 +159,7 @@ def decide_review(review, *, actor, verdict, comment, item_comments):
         review.content_hash = reviews.review_content_hash(review)
         decision.content_hash = review.content_hash
         refresh_worklists([review.service_id])  # a launch or handoff may wait for a lead now
+        keep_in_force(review.service_id)  # its waivers, in place of the last approval's
     action = (AuditAction.REVIEW_APPROVE if verdict == "approve"
               else AuditAction.REVIEW_REQUEST_CHANGES)
     record(action, actor=actor, subject=review, comment=comment, item_comments=item_comments,

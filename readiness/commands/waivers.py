@@ -1,13 +1,13 @@
 """Use cases for waivers: ask, decide (grant or refuse), withdraw. The rules are
 domain.waivers'; each change writes its audit entry about the review."""
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..audit import AuditAction, record
 from ..domain import checklists, waivers
 from ..domain.inputs import InvalidInput
 from ..extensions import db
-from ..models import AuditEntry, Waiver, utcnow
+from ..models import AuditEntry, ChecklistVersion, Review, Service, Waiver, utcnow
 
 
 class WaiverInvalid(InvalidInput):
@@ -86,3 +86,23 @@ def withdraw_waiver(waiver, *, actor):
     waiver.state = waivers.WaiverState.WITHDRAWN
     record(AuditAction.WAIVER_WITHDRAW, actor=actor, subject=waiver.review,
            waiver=waiver.id, item=waiver.item_id)
+
+
+def keep_in_force(service_id):
+    """Mark which of the service's waivers are in force (Waiver.in_force): granted, on
+    the service's latest approval of each checklist, the service not retired. Called by
+    every write that moves it: an approval and a retirement."""
+    service = db.session.get(Service, service_id)
+    approvals = db.session.execute(
+        select(Review.id, ChecklistVersion.checklist_id)
+        .join(Review.checklist_version)
+        .where(Review.service_id == service_id, Review.state == "approved")
+        .order_by(Review.approved_at, Review.id)).all()
+    latest = {checklist_id: review_id for review_id, checklist_id in approvals}
+    in_force = set(latest.values()) if service.state != "retired" else set()
+    db.session.execute(
+        update(Waiver)
+        .where(Waiver.review_id.in_(select(Review.id).where(Review.service_id == service_id)))
+        .values(in_force=Waiver.review_id.in_(in_force or {0})
+                & (Waiver.state == waivers.WaiverState.GRANTED))
+        .execution_options(synchronize_session="fetch"))

@@ -54,6 +54,23 @@ def can_withdraw_review(user, review) -> bool:
     return review.state == "draft" and can_edit_service(user, review.service)
 
 
+def can_request_waiver(user, review) -> bool:
+    """The team that fills a review in asks for its waivers."""
+    return can_edit_review(user, review)
+
+
+def can_decide_waiver(user, waiver) -> bool:
+    """Consultants decide a requested waiver while its review is still being filled in
+    (not one they asked for: domain.waivers.check_decision refuses that)."""
+    return (is_signed_in(user) and user.is_consultant and waiver.state == "requested"
+            and waiver.review.state in EDITABLE_REVIEW_STATES)
+
+
+def can_withdraw_waiver(user, waiver) -> bool:
+    return (waiver.state in ("requested", "granted")
+            and can_edit_review(user, waiver.review))
+
+
 def can_decide_review(user, review) -> bool:
     """Consultants decide submitted reviews (approve or request changes)."""
     return is_signed_in(user) and user.is_consultant and review.state == "submitted"

@@ -229,3 +229,32 @@ def review_content(review):
 
 def review_content_hash(review):
     return content_hash(review_content(review))
+
+
+# How an item of a re-review's checklist compares with the previous approval's version.
+UNCHANGED, CHANGED, NEW = "unchanged", "changed", "new"
+# What must be the same for an answer to be carried (DESIGN.md "Re-reviews").
+CARRIED_KEYS = ("title", "guidance", "check")
+
+
+def compare_items(previous_content, content):
+    """{item id: UNCHANGED | CHANGED | NEW} for each item of `content` against
+    `previous_content` (the checklist version the previous approval was made against):
+    an item is unchanged when its title, guidance and check are the same."""
+    before = {item["id"]: item for _, item in items_of(previous_content)}
+    compared = {}
+    for _, item in items_of(content):
+        old = before.get(item["id"])
+        if old is None:
+            compared[item["id"]] = NEW
+        elif all(old.get(key) == item.get(key) for key in CARRIED_KEYS):
+            compared[item["id"]] = UNCHANGED
+        else:
+            compared[item["id"]] = CHANGED
+    return compared
+
+
+def removed_items(previous_content, content):
+    """The items of `previous_content` that `content` no longer has, in order."""
+    kept = {item["id"] for _, item in items_of(content)}
+    return [item for _, item in items_of(previous_content) if item["id"] not in kept]

@@ -20,6 +20,7 @@ from ..models import (
 )
 from . import lifecycle as support
 from . import services, worklists
+from .waivers import expiring_waivers
 from .worklists import Worklist, count_upto
 
 EXPIRY_WINDOW = lifecycle.EXPIRY_WINDOW
@@ -148,6 +149,7 @@ def build(now, shown):
         "waiting": reviews_waiting_by_stage(),
         "candidates": support.handback_candidates(now, shown),
         "unreviewed": services.unreviewed_in_production(shown),
+        "waivers": expiring_waivers(now, shown),
         "charts": [
             charts.bar_chart("Services by state", "How many services are in each state.",
                              [(lifecycle.STATE_LABELS[s], n) for s, n in states.items()],

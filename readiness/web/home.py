@@ -6,6 +6,7 @@ from flask_login import login_required
 from ..models import utcnow
 from ..queries import dashboard
 from ..queries import lifecycle as support
+from ..queries.waivers import expiring_waivers
 from .paging import parse_page
 
 bp = Blueprint("home", __name__)
@@ -17,7 +18,7 @@ def index():
     now = utcnow()
     # Each worklist shows its first DASHBOARD_SHOWN entries and links to a page of all.
     shown = current_app.config["DASHBOARD_SHOWN"]
-    return render_template("home/index.html", now=now, shown=shown,
+    return render_template("home/index.html", now=now, shown=shown, today=now.date(),
                            **dashboard.build(now, shown))
 
 
@@ -36,6 +37,7 @@ def _worklist_page(kind, title, find, hint, empty):
     found = find(utcnow(), LIST_PAGE, (page - 1) * LIST_PAGE)
     return render_template(
         "home/list.html", kind=kind, title=title, items=found, page=page, notices=notices,
+        today=utcnow().date(),
         has_next=found.capped or page * LIST_PAGE < found.total, hint=hint, empty=empty)
 
 
@@ -58,3 +60,13 @@ def expiring_approvals():
         hint="Live services whose latest launch approval expires within 30 days or already "
              "has: they need a launch re-review.",
         empty="No launch approval expires in the next 30 days.")
+
+
+@bp.get("/expiring-waivers")
+@login_required
+def expiring_waivers_page():
+    return _worklist_page(
+        "waivers", "Waivers expiring within 30 days", expiring_waivers,
+        hint="Granted waivers of current approvals that run out within 30 days. When one "
+             "expires the deploy gate refuses its service until a new review is approved.",
+        empty="No waiver expires in the next 30 days.")

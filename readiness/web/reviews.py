@@ -1,6 +1,7 @@
 """Reviews: start, fill in, submit, decide, withdraw, export; and "My work"."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -11,15 +12,23 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import commands
 from ..commands.reviews import AnswerInput, validate_answers
-from ..domain import checklists, permissions, reviews
+from ..domain import checklists, permissions, reviews, waivers
 from ..domain.reviews import STATUS_LABELS, ReviewAlreadyOpen, ReviewRefused
 from ..extensions import db
 from ..faults import give_up_writing, is_busy, takes_no_changes
-from ..models import ANSWER_STATUSES, ChecklistVersion, Decision, Review, Service, utcnow
+from ..models import (
+    ANSWER_STATUSES,
+    ChecklistVersion,
+    Decision,
+    Review,
+    Service,
+    Waiver,
+    utcnow,
+)
 from ..queries import dashboard, work
 from ..queries import lifecycle as situations
 from ..queries.checklists import current_versions
-from ..queries.reviews import answered_by_ids, review_status
+from ..queries.reviews import answered_by_ids, current_waivers, review_status
 from . import carry
 from .errors import MAX_ID, found, require
 from .review_export import export_markdown
@@ -42,6 +51,8 @@ def load_review(review_id, for_update=False):
             selectinload(Review.decisions).selectinload(Decision.consultant),
             selectinload(Review.service).selectinload(Service.team),
             selectinload(Review.checklist_version),
+            selectinload(Review.waivers).selectinload(Waiver.requested_by),
+            selectinload(Review.waivers).selectinload(Waiver.decided_by),
         )
     )
     return found(review, "review")
@@ -67,10 +78,16 @@ class ItemView:
     seen_version: int = 0
     # On a resubmitted review: the answer changed after the last request for changes.
     changed_since_request: bool = False
+    # The item's waiver asked for or granted, if any.
+    waiver: object = None
+    # A re-review: the review its answer was carried from while not yet confirmed; and
+    # how the item compares with the checklist version of the previous approval.
+    carried_from: int | None = None
+    compared: str | None = None
 
 
 def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
-               is_conflict=False, viewer_id=None):
+               is_conflict=False, viewer_id=None, compared=None):
     """Each item with the values to show: posted ones when re-showing a form, else saved.
 
     On a conflict, an item notes the answer saved meanwhile only where another person
@@ -82,6 +99,8 @@ def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
                          if d.verdict == "request_changes"), None)
     comments = last_request.item_comments if last_request else {}
     blockers = {b.item_id: b.reason for b in (blockers or [])}
+    waivers = current_waivers(review)
+    compared = compared or {}
     views = []
     for section, item in checklists.items_of(review.checklist_version.content):
         item_id = item["id"]
@@ -112,7 +131,9 @@ def item_views(review, formdata=None, errors=None, blockers=None, checks=None,
         views.append(ItemView(section["id"], item, status, evidence, link,
                               (errors or {}).get(item_id), blockers.get(item_id),
                               comments.get(item_id, ""), (checks or {}).get(item_id),
-                              meanwhile, based_on, changed_since))
+                              meanwhile, based_on, changed_since, waivers.get(item_id),
+                              current.carried_from_id if current is not None else None,
+                              compared.get(item_id)))
     return views
 
 
@@ -136,7 +157,8 @@ def posted_answers(review, formdata):
 
 
 def render_review(review, *, formdata=None, errors=None, blockers=None, decision_form=None,
-                  status=200, is_conflict=False, saved_in=None, saved_message=None):
+                  status=200, is_conflict=False, saved_in=None, saved_message=None,
+                  waiver_form=None, waiver_errors=None, waiver_decision=None):
     user = current_user
     content = review.checklist_version.content
     found = review_status(review)
@@ -148,7 +170,15 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
         "withdraw": permissions.can_withdraw_review(user, review),
         "decide": permissions.can_decide_review(user, review),
         "approve": permissions.can_approve_review(user, review, answered),
+        "request_waiver": permissions.can_request_waiver(user, review),
     }
+    waiver_actions = {w.id: {"decide": permissions.can_decide_waiver(user, w),
+                             "withdraw": permissions.can_withdraw_waiver(user, w),
+                             "own": w.requested_by_id == getattr(user, "id", None)}
+                      for w in review.waivers}
+    waivable = [item for _, item in checklists.items_of(content)
+                if item["id"] not in current_waivers(review)]
+    today = utcnow().date()
     approval_refusal = permissions.approval_refusal(user, review, answered)
     return render_template(
         "reviews/show.html", review=review, service=review.service,
@@ -159,6 +189,12 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
         approval_refusal=approval_refusal,
         blockers=blockers or [], statuses=ANSWER_STATUSES, status_labels=STATUS_LABELS,
         decision_form=decision_form or {}, is_form_refilled=formdata is not None,
+        waiver_actions=waiver_actions, waivable=waivable, waiver_form=waiver_form or {},
+        waiver_errors=waiver_errors or {}, waiver_decision=waiver_decision or {},
+        waiver_latest=today + timedelta(days=waivers.max_waiver_days(content)),
+        waiver_earliest=today + timedelta(days=1), today=today,
+        waiver_labels={state.value: state.label for state in waivers.WaiverState},
+        item_titles={item["id"]: item["title"] for _, item in checklists.items_of(content)},
         saved_in=saved_in, saved_message=saved_message,
         now_rfc3339=utcnow().replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         # The version the person's typing is based on: what they last saw.
@@ -179,7 +215,10 @@ def show(review_id):
     if saved_in is not None:
         count = int(changed) if changed.isascii() and changed.isdigit() else 0
         message = saved_message(min(count, 10_000))
-    return render_review(review, saved_in=saved_in, saved_message=message)
+    # "Ask to waive this item" links here with the item chosen in the request form.
+    waive = request.args.get("waive", "")
+    return render_review(review, saved_in=saved_in, saved_message=message,
+                         waiver_form={"item": waive} if waive else None)
 
 
 def section_anchors(review):

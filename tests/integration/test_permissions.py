@@ -5,6 +5,7 @@ here fails `test_every_post_route_has_a_row`.
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +13,9 @@ from sqlalchemy import select
 from readiness import create_app
 from readiness.commands import notifications
 from readiness.commands.tokens import create_token
+from readiness.commands.waivers import request_waiver
 from readiness.extensions import db
+from readiness.models import utcnow
 
 from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
 
@@ -78,6 +81,14 @@ def cases(w):
         "notifications.send_again": Case(
             f"/subscriptions/{w['subscription'].id}/deliveries/{w['delivery'].id}/again",
             {"owner", "ops_lead", "admin"}),
+        "waivers.request_waiver": Case(f"/reviews/{draft.id}/waivers", {"owner", "admin"},
+                                       {"item": "alert-runbooks", "reason": "Not yet.",
+                                        "control": "Watched daily.",
+                                        "expires_on": w["waiver_until"]}),
+        # Asked for by the owner: a consultant decides it (never its requester).
+        "waivers.decide": Case(f"/waivers/{w['waiver'].id}/decision", {"consultant"},
+                               {"verdict": "grant"}),
+        "waivers.withdraw": Case(f"/waivers/{w['waiver'].id}/withdraw", {"owner", "admin"}),
         "admin.edit_team": Case(f"/admin/teams/{w['others'].id}/edit", {"admin"},
                                 {"name": "Others renamed", "members": str(w["target"].id)}),
     }
@@ -98,7 +109,7 @@ ENDPOINTS = post_endpoints()
 def test_every_post_route_has_a_row():
     world = {"draft": None, "submitted": None, "version": None, "target": None,
              "others": None, "token": None, "handoff": None, "subscription": None,
-             "delivery": None}
+             "delivery": None, "waiver": None, "waiver_until": None}
 
     class Anything:
         id = 0
@@ -134,8 +145,12 @@ def world(app):
                                               refusal=lambda _url: None)
     delivery = notifications.send_test(subscription, "http://readiness.test")
     delivery.state = "delivered"
+    until = (utcnow().date() + timedelta(days=20)).isoformat()
+    waiver = request_waiver(draft, actor=owner, item_id="pager-load", reason="Not yet.",
+                            control="Daily look.", expires_on=until)
     db.session.commit()
-    return {"draft": draft, "submitted": submitted, "version": version, "target": target,
+    return {"waiver": waiver, "waiver_until": until, "draft": draft, "submitted": submitted,
+            "version": version, "target": target,
             "others": others, "token": token, "handoff": handoff,
             "subscription": subscription, "delivery": delivery}
 

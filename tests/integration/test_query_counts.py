@@ -19,6 +19,7 @@ from readiness.models import (
     Service,
     Team,
     User,
+    Waiver,
     team_membership,
     utcnow,
 )
@@ -73,6 +74,10 @@ def build(services):
         review.answers = [Answer(item_id="pager-load", status="met", evidence="ok",
                                  answered_by_id=people[n % 20].id)]
         db.session.add(review)
+        if state == "approved" and n % 8 == 3:  # waivers expiring over the next 60 days
+            db.session.add(Waiver(review=review, item_id="alert-runbooks", state="granted",
+                                  reason="r", control="c", comment="", in_force=True,
+                                  expires_on=now.date() + timedelta(days=1 + n % 60)))
         if state in ("approved", "changes_requested"):
             db.session.add(Decision(review=review, consultant_id=people[0].id,
                                     verdict="approve" if state == "approved"
@@ -91,11 +96,11 @@ def build(services):
     return rows[2]  # an ops-managed service
 
 
-PAGES = ["/", "/handback-candidates", "/expiring-approvals", "/services/", "/services/?page=2",
-         "/services/?state=ops_managed&tier=1", "/services/svc-2",
-         "/services/svc-2/hand-back", "/reviews/3", "/reviews/3/export.md", "/my-work",
-         "/admin/users", "/admin/teams", "/admin/checklists", "/profile/", "/subscriptions/",
-         "/subscriptions/1"]
+PAGES = ["/", "/handback-candidates", "/expiring-approvals", "/expiring-waivers",
+         "/services/", "/services/?page=2", "/services/?state=ops_managed&tier=1",
+         "/services/svc-2", "/services/svc-2/hand-back", "/reviews/3", "/reviews/3/export.md",
+         "/my-work", "/admin/users", "/admin/teams", "/admin/checklists", "/profile/",
+         "/subscriptions/", "/subscriptions/1"]
 API = ["/api/v1/services", "/api/v1/services/svc-2", "/api/v1/services/svc-2/gate",
        "/api/v1/services/svc-2/events", "/api/v1/reviews/3", "/api/v1/handback-candidates",
        "/metrics"]

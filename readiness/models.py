@@ -199,6 +199,9 @@ class Service(db.Model):
         Index("ix_service_tier_name", "tier", "name", "id"),
         Index("ix_service_team_name", "team_id", "name", "id"),
         Index("ix_service_catalog_production", "state", "catalog_lifecycle", "name", "id"),
+        # Live services needing a launch re-review: all of them, or a team's.
+        Index("ix_service_rereview", "rereview_from", "name", "id"),
+        Index("ix_service_team_rereview", "team_id", "rereview_from"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -224,6 +227,9 @@ class Service(db.Model):
     # service's launch or handoff may be made on its approval.
     handback_failing_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ready_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # From when a live service needs a launch re-review (domain.lifecycle.rereview_from;
+    # None when not live or never, as things stand), kept by the same writes.
+    rereview_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # From the service catalog (readiness.commands.catalog): whether an import brought
     # it, and its lifecycle there (`production`, `experimental` …). Never its state here.
     from_catalog: Mapped[bool] = mapped_column(server_default=false())
@@ -404,6 +410,8 @@ class Waiver(db.Model):
         one_of("state", WAIVER_STATES),
         # The dashboard's waivers expiring soon: an index range.
         Index("ix_waiver_in_force_expires", "in_force", "expires_on", "id"),
+        # Consultants' queue: requests waiting for a decision, oldest first.
+        Index("ix_waiver_state_requested", "state", "requested_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

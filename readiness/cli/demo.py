@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from .. import commands
 from ..commands import lifecycle as support
 from ..commands.facts import record_facts
-from ..commands.reviews import AnswerInput
+from ..commands.reviews import AnswerInput, confirm_answers
 from ..domain import checklists, reviews
 from ..domain.facts import FactInput
 from ..extensions import db
@@ -74,7 +74,8 @@ def load_demo(now=None):
     versions = {v.checklist_id: v for v in current_versions(reviews.REVIEWED_STAGES)}
     launch, handoff = versions["launch-readiness"], versions["handoff-readiness"]
 
-    def review(slug, version, state, author, started, *, took=6, gaps=0, decider=0):
+    def review(slug, version, state, author, started, *, took=6, gaps=0, decider=0,
+               keep_carried=False):
         """A review of `slug` started `started` days ago and taken to `state`."""
         with at(started):
             r = commands.start_review(services[slug], version, actor=author)
@@ -90,6 +91,8 @@ def load_demo(now=None):
                     "met", f"{item['title']}: checked by the team; notes in the service wiki.",
                     link)
             commands.save_answers(r, answers, actor=author)
+            if r.previous_review_id and not keep_carried:  # a re-review: the team confirms
+                confirm_answers(r, list(answers), actor=author)
         if state in ("submitted", "changes_requested", "approved"):
             # Monitoring reported healthy numbers the day before: the checks pass.
             push_facts(services[slug], slug, now, started + 1, 1, pages=1, toil=10,

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..fact_table import upsert
 from ..models import CatalogFileReading, CatalogImport, Service, Team, utcnow
 from .accounts import create_team
+from .worklists import refresh_worklists
 
 SOURCE = "catalog"
 # A file's kept Reading is dropped after this long unused (another catalog, a file
@@ -133,6 +134,8 @@ def _update(service, component, team, actor):
     service.from_catalog = True
     record(AuditAction.SERVICE_UPDATE, actor=actor, subject=service, source=SOURCE,
            **changes)
+    if "tier" in changes:
+        refresh_worklists([service.id])  # a more critical tier asks for a re-review
     return True
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from ..audit import AuditAction, record
 from ..domain import checklists
+from ..domain.lifecycle import LIVE_STATES
 from ..extensions import db
 from ..models import ChecklistVersion
 from ..queries.checklists import synced_versions
@@ -47,4 +48,9 @@ def sync_checklists(paths, *, actor=None):
     if any(version.stage == "handback" for version in result.added):
         db.session.flush()
         refresh_worklists(state="ops_managed")  # the checks that decide candidates changed
+    if any(version.stage == "launch" and version.content.get("requires_rereview")
+           for version in result.added):
+        db.session.flush()
+        for state in LIVE_STATES:  # their launch approvals may be older: re-reviews
+            refresh_worklists(state=state)
     return result

@@ -12,7 +12,7 @@ from ..queries.checklists import handoff_item_titles
 from ..queries.facts import latest_facts
 from ..queries.lifecycle import failing_handback_items, situation
 from ..queries.reviews import open_reviews
-from .waivers import keep_in_force
+from .waivers import keep_in_force, withdraw_pending_waivers
 from .worklists import refresh_worklists
 
 MAX_REASON = 20_000
@@ -82,3 +82,4 @@ def _close_open_reviews(service, actor):
         review.state = review_rules.next_state(review.state, "close")
         record(AuditAction.REVIEW_WITHDRAW, actor=actor, subject=review,
                reason="the service was retired")
+        withdraw_pending_waivers(review, actor=actor)

@@ -9,9 +9,14 @@ from ..domain.inputs import InvalidInput, is_http_link
 from ..domain.reviews import ReviewAlreadyOpen, ReviewRefused
 from ..extensions import db
 from ..models import ANSWER_STATUSES, Answer, Decision, Review, utcnow
-from ..queries.reviews import answered_by_ids, open_review_of, review_status
+from ..queries.reviews import (
+    answered_by_ids,
+    latest_approved_of,
+    open_review_of,
+    review_status,
+)
 from ..queries.reviews import waiver_rules as current_waiver_rules
-from .waivers import keep_in_force
+from .waivers import keep_in_force, withdraw_pending_waivers
 from .worklists import refresh_worklists
 
 MAX_EVIDENCE = 20_000
@@ -50,9 +55,33 @@ def start_review(service, checklist_version, *, actor):
     review = Review(service=service, checklist_version=checklist_version, state="draft",
                     created_by=actor)
     db.session.add(review)
+    carried = _carry_answers(review, latest_approved_of(service.id,
+                                                        checklist_version.checklist_id), actor)
     record(AuditAction.REVIEW_START, actor=actor, subject=review, service=service.slug,
-           checklist=checklist_version.checklist_id, version=checklist_version.version)
+           checklist=checklist_version.checklist_id, version=checklist_version.version,
+           **({"previous_review": review.previous_review_id, "carried": carried}
+              if review.previous_review_id else {}))
     return review
+
+
+def _carry_answers(review, previous, actor):
+    """A re-review starts from the `previous` approval of its checklist: the answers of
+    items whose title, guidance and check are unchanged are carried, to be confirmed
+    (domain.reviews.compare_items). Returns the carried item ids. The person starting
+    the re-review brings them forward, so they count as its author's answers."""
+    if previous is None:
+        return []
+    review.previous_review_id = previous.id
+    compared = reviews.compare_items(previous.checklist_version.content,
+                                     review.checklist_version.content)
+    carried = []
+    for old in previous.answers:
+        if compared.get(old.item_id) == reviews.UNCHANGED:
+            review.answers.append(Answer(item_id=old.item_id, status=old.status,
+                                         evidence=old.evidence, link=old.link,
+                                         answered_by=actor, carried_from_id=previous.id))
+            carried.append(old.item_id)
+    return carried
 
 
 def validate_answers(content, posted):
@@ -97,6 +126,7 @@ def save_answers(review, posted, *, actor):
                                                                 new.link):
             continue
         answer.status, answer.evidence, answer.link = new.status, new.evidence, new.link
+        answer.carried_from_id = None  # changed: no longer the carried answer
         answer.answered_by = actor
         answer.updated_at = utcnow()
         changed.append(item_id)
@@ -105,6 +135,28 @@ def save_answers(review, posted, *, actor):
         record(AuditAction.REVIEW_SAVE, actor=actor, subject=review,
                answers={item_id: posted[item_id].status for item_id in changed})
     return changed
+
+
+def confirm_answers(review, item_ids, *, actor):
+    """Confirm carried answers of a re-review as they are (those of `item_ids` that are
+    carried); returns the ids confirmed.
+
+    :raise ReviewRefused: if the review is not editable.
+    """
+    if review.state not in ("draft", "changes_requested"):
+        raise ReviewRefused("This review is no longer editable.")
+    wanted = set(item_ids)
+    confirmed = []
+    for answer in review.answers:
+        if answer.item_id in wanted and answer.carried_from_id is not None:
+            answer.carried_from_id = None
+            answer.answered_by = actor
+            answer.updated_at = utcnow()
+            confirmed.append(answer.item_id)
+    if confirmed:
+        review.updated_at = utcnow()  # a new version of the review, for stale-save checks
+        record(AuditAction.REVIEW_CONFIRM, actor=actor, subject=review, items=confirmed)
+    return confirmed
 
 
 def submit_review(review, *, actor):
@@ -170,3 +222,4 @@ def decide_review(review, *, actor, verdict, comment, item_comments):
 def withdraw_review(review, *, actor):
     review.state = reviews.next_state(review.state, "withdraw")
     record(AuditAction.REVIEW_WITHDRAW, actor=actor, subject=review)
+    withdraw_pending_waivers(review, actor=actor)

@@ -16,6 +16,7 @@ from ..domain.services import (
 )
 from ..extensions import db
 from ..models import Service
+from .worklists import refresh_worklists
 
 
 def create_service(*, slug, name, team, tier=2, description="", repo_url=None,
@@ -74,4 +75,6 @@ def update_service(service, *, actor, **fields):
     if changes:
         record(AuditAction.SERVICE_UPDATE, actor=actor, subject=service, **changes)
     db.session.flush()
+    if "tier" in changes:
+        refresh_worklists([service.id])  # a more critical tier asks for a re-review
     return changes

@@ -88,6 +88,16 @@ def withdraw_waiver(waiver, *, actor):
            waiver=waiver.id, item=waiver.item_id)
 
 
+def withdraw_pending_waivers(review, *, actor):
+    """A review withdrawn or closed takes its undecided waiver requests with it (out of
+    the consultants' queue), each audited."""
+    for waiver in review.waivers:
+        if waiver.state == waivers.WaiverState.REQUESTED:
+            waiver.state = waivers.WaiverState.WITHDRAWN
+            record(AuditAction.WAIVER_WITHDRAW, actor=actor, subject=review,
+                   waiver=waiver.id, item=waiver.item_id, reason="the review was closed")
+
+
 def keep_in_force(service_id):
     """Mark which of the service's waivers are in force (Waiver.in_force): granted, on
     the service's latest approval of each checklist, the service not retired. Called by

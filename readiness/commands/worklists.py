@@ -1,4 +1,4 @@
-"""The two moments kept on each service for the ops lead's worklists, so that each list
+"""The moments kept on each service for the worklists, so that each list
 is an index range whose cost follows its entries, never the number of services
 (bench/README.md, "Cost that does not grow with the organisation"):
 
@@ -8,15 +8,22 @@ is an index range whose cost follows its entries, never the number of services
 - `service.ready_until`: for a service in development or self-managed, until when an
   ops lead may launch it or accept its handoff on its approval
   (domain.lifecycle.allowed_until); it waits on My work while now < that.
+- `service.rereview_from`: for a live service with a launch approval, from when it
+  needs a launch re-review (domain.lifecycle.rereview_from): its approval or a waiver
+  it leans on expiring within 30 days, a more critical tier, a newer checklist
+  version that sets requires_rereview.
 
-The domain decides both; this module only gathers what they read and stores the
+The domain decides them; this module only gathers what they read and stores the
 answer. Every write that changes what they read refreshes them in the same transaction:
-an approval, a lifecycle move, a checklist sync that adds a handback version, refreshing
+an approval, a lifecycle move, a tier change, a checklist sync that adds a handback
+version or a launch version asking for re-reviews, refreshing
 the latest facts, the benchmark's generator (`refresh_worklists`), and a fact ingest
 (`refresh_handback_moment`: facts move only that moment). Tests hold both columns to
 the domain's answer at random moments after random sequences of those writes
 (tests/integration/test_worklists.py).
 """
+
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import aliased
@@ -38,9 +45,16 @@ def _approval_columns():
     return review, version, columns
 
 
+class _Found(NamedTuple):
+    state: str
+    situation: lifecycle.Situation
+    kept: tuple  # (handback_failing_from, ready_until, rereview_from) as stored
+    rereview: dict | None  # what rereview_from reads of its launch approval, if any
+
+
 def _situations(service_ids):
-    """{service id: (state, lifecycle.Situation without `now`, kept failing_from,
-    kept ready_until)} for the services."""
+    """{service id: _Found} for the services: each one's Situation without `now`, what
+    the re-review moment reads, and the moments kept."""
     launch, launch_version, launch_columns = _approval_columns()
     handoff, handoff_version, handoff_columns = _approval_columns()
     last_handback = (select(func.max(ManagementEvent.created_at))
@@ -48,8 +62,10 @@ def _situations(service_ids):
                             ManagementEvent.kind == "handback")
                      .correlate(Service).scalar_subquery())
     rows = db.session.execute(
-        select(Service.id, Service.state, Service.handback_failing_from,
-               Service.ready_until, last_handback, *launch_columns, *handoff_columns)
+        select(Service.id, Service.state, Service.tier, Service.handback_failing_from,
+               Service.ready_until, Service.rereview_from, last_handback,
+               launch.approved_tier, launch_version.checklist_id, launch_version.version,
+               *launch_columns, *handoff_columns)
         .select_from(Service)
         .outerjoin(launch, launch.id == latest_approval_id("launch"))
         .outerjoin(launch_version, launch_version.id == launch.checklist_version_id)
@@ -59,12 +75,11 @@ def _situations(service_ids):
         # PostgreSQL: a lifecycle move, an approval or an ingest of the same service
         # waits for this transaction, then decides on what it wrote (SQLite has one
         # writer at a time).
-        .with_for_update(of=Service))
-    rows = rows.all()
-    terms = waiver_terms([review_id for row in rows for review_id in (row[5], row[9])])
+        .with_for_update(of=Service)).all()
+    terms = waiver_terms([review_id for row in rows for review_id in (row[10], row[14])])
     found = {}
-    for (service_id, state, failing_from, ready_until, last_handback_at,
-         *approvals) in rows:
+    for (service_id, state, tier, failing_from, ready_until, rereview_kept, last_handback_at,
+         approved_tier, checklist_id, version, *approvals) in rows:
         launch_approval = (lifecycle.Approval(*approvals[:4], terms.get(approvals[0], ()))
                            if approvals[0] else None)
         handoff_approval = (lifecycle.Approval(*approvals[4:], terms.get(approvals[4], ()))
@@ -72,38 +87,71 @@ def _situations(service_ids):
         situation = lifecycle.Situation(
             state=state, now=None, launch_approval=launch_approval,
             handoff_approval=handoff_approval, last_handback_at=last_handback_at)
-        found[service_id] = (state, situation, failing_from, ready_until)
+        rereview = None
+        if launch_approval is not None and state in lifecycle.LIVE_STATES:
+            rereview = {"approval": launch_approval, "approved_tier": approved_tier,
+                        "tier": tier, "checklist_id": checklist_id, "version": version}
+        found[service_id] = _Found(state, situation,
+                                   (failing_from, ready_until, rereview_kept), rereview)
     return found
 
 
+def rereview_versions():
+    """{launch checklist id: its newest version that sets requires_rereview}."""
+    found = {}
+    for checklist_id, version, content in db.session.execute(
+            select(ChecklistVersion.checklist_id, ChecklistVersion.version,
+                   ChecklistVersion.content).where(ChecklistVersion.stage == "launch")):
+        if content.get("requires_rereview"):
+            found[checklist_id] = max(version, found.get(checklist_id, 0))
+    return found
+
+
+def _rereview_moment(rereview, asking):
+    if rereview is None:
+        return None
+    approval = rereview["approval"]
+    return lifecycle.rereview_from(
+        approved_at=approval.approved_at, expires_at=approval.expires_at(),
+        approved_tier=rereview["approved_tier"], tier=rereview["tier"],
+        approved_version=rereview["version"],
+        rereview_version=asking.get(rereview["checklist_id"]), waivers=approval.waivers)
+
+
 def refresh_worklists(service_ids=None, *, state=None):
-    """Recompute both moments of the services `service_ids` (when None: of every service
-    in `state`, or of every service) and store those that changed; returns how many
-    services changed."""
+    """Recompute the three moments of the services `service_ids` (when None: of every
+    service in `state`, or of every service) and store those that changed; returns how
+    many services changed."""
     if service_ids is None:
         every = select(Service.id).order_by(Service.id)
         service_ids = db.session.scalars(
             every if state is None else every.where(Service.state == state)).all()
     service_ids = list(service_ids)
     checks = None  # read once, when an ops-managed service needs them
+    asking = None  # likewise, when a live service has a launch approval
     changed = 0
     for start in range(0, len(service_ids), CHUNK):
         found = _situations(service_ids[start:start + CHUNK])
-        ops_managed = [i for i, (state, *_) in found.items() if state == "ops_managed"]
+        ops_managed = [i for i, f in found.items() if f.state == "ops_managed"]
         if ops_managed and checks is None:
             checks = current_required_checks("handback")
+        if asking is None and any(f.rereview for f in found.values()):
+            asking = rereview_versions()
         facts = latest_facts(ops_managed) if ops_managed and checks else {}
         rows = []
-        for service_id, (state, situation, kept_failing, kept_ready) in found.items():
+        for service_id, f in found.items():
             failing = None
-            if state == "ops_managed":
+            if f.state == "ops_managed":
                 failing = checklists.failing_from(
                     checks, latest_values(facts.get(service_id, {})))
-            ready = lifecycle.allowed_until(situation)
-            if (failing, ready) != (kept_failing, kept_ready):
-                rows.append({"id_": service_id, "failing": failing, "ready": ready})
+            ready = lifecycle.allowed_until(f.situation)
+            rereview = _rereview_moment(f.rereview, asking or {})
+            if (failing, ready, rereview) != f.kept:
+                rows.append({"id_": service_id, "failing": failing, "ready": ready,
+                             "rereview": rereview})
         if rows:
-            _store(rows, handback_failing_from="failing", ready_until="ready")
+            _store(rows, handback_failing_from="failing", ready_until="ready",
+                   rereview_from="rereview")
         changed += len(rows)
     return changed
 

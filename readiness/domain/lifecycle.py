@@ -268,16 +268,22 @@ def gate(state, launch_approval, now):
 
 
 def rereview_reasons(*, now, expires_at, approved_tier, tier, approved_version,
-                     rereview_version):
+                     rereview_version, waivers=()):
     """Why a service needs a new launch review, or [] (DESIGN.md "Re-reviews"): its
-    approval expires within EXPIRY_WINDOW (or has), its tier became more critical than
-    when it was approved (1 is the most critical; None: not kept for old approvals), or
-    a version of the checklist newer than the approved one sets `requires_rereview`
-    (`rereview_version`: the newest such, or None)."""
+    approval expires within EXPIRY_WINDOW (or has), a waiver it leans on does
+    (`waivers`: WaiverTerm), its tier became more critical than when it was approved (1
+    is the most critical; None: not kept for old approvals), or a version of the
+    checklist newer than the approved one sets `requires_rereview` (`rereview_version`:
+    the newest such, or None)."""
     reasons = []
     if expires_at is not None and expires_at <= now + EXPIRY_WINDOW:
         verb = "expired" if expires_at <= now else "expires"
         reasons.append(f"its launch approval {verb} on {expires_at:%Y-%m-%d}")
+    for waiver in sorted(waivers, key=lambda w: (w.expires_on, w.item_id)):
+        if waiver.expires_at() <= now + EXPIRY_WINDOW:
+            verb = "expired" if waiver.expires_at() <= now else "expires"
+            reasons.append(f"the waiver of {waiver.item_id} it leans on {verb} on "
+                           f"{waiver.expires_on:%Y-%m-%d}")
     if approved_tier is not None and tier < approved_tier:
         reasons.append(f"its tier became more critical (tier {approved_tier} when approved, "
                        f"tier {tier} now)")
@@ -285,3 +291,18 @@ def rereview_reasons(*, now, expires_at, approved_tier, tier, approved_version,
         reasons.append(f"version {rereview_version} of its launch checklist asks for a "
                        f"re-review (approved against version {approved_version})")
     return reasons
+
+
+def rereview_from(*, approved_at, expires_at, approved_tier, tier, approved_version,
+                  rereview_version, waivers=()):
+    """From when `rereview_reasons` gives a reason (None: never, as things stand): pages
+    keep this moment per live service, so "needs a re-review" is an index range. Only
+    the expiries depend on the time; the tier and a newer checklist version count from
+    the approval on."""
+    moments = [w.expires_at() - EXPIRY_WINDOW for w in waivers]
+    if expires_at is not None:
+        moments.append(expires_at - EXPIRY_WINDOW)
+    if (approved_tier is not None and tier < approved_tier) or (
+            rereview_version is not None and rereview_version > approved_version):
+        moments.append(approved_at)
+    return min(moments, default=None)

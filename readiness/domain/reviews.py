@@ -124,13 +124,17 @@ def blocker_for(item, answer, check=None, waiver=None, now=None):
     submission and approval, or None: the one rule of when an item is satisfied.
 
     A granted `waiver` (domain.waivers.Waiver) that holds at `now` satisfies the item,
-    whatever its answer and check. Otherwise a carried answer not yet confirmed blocks
-    (any item); then, for a required item, a failing, stale or missing check blocks
-    unless the item is answered not applicable with a justification, and an item whose
-    evidence is `none` needs no answer beyond its passing check.
+    whatever its answer and check; one still requested blocks until it is decided or
+    withdrawn (waivers are decided before submission). Otherwise a carried answer not
+    yet confirmed blocks (any item); then, for a required item, a failing, stale or
+    missing check blocks unless the item is answered not applicable with a
+    justification, and an item whose evidence is `none` needs no answer beyond its
+    passing check.
     """
     if waiver is not None and now is not None and waiver.holds(now):
         return None
+    if waiver is not None and waiver.state == "requested":
+        return "a waiver request waits for a consultant's decision (or withdraw it)"
     if answer is not None and answer.carried_from is not None:
         return f"carried from review {answer.carried_from}: confirm it or change it"
     if not is_required(item):
@@ -258,3 +262,48 @@ def removed_items(previous_content, content):
     """The items of `previous_content` that `content` no longer has, in order."""
     kept = {item["id"] for _, item in items_of(content)}
     return [item for _, item in items_of(previous_content) if item["id"] not in kept]
+
+
+REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """One item of a review compared with the previous approval: how the checklist item
+    changed (`checklist`: unchanged, changed, new or removed, with the keys that
+    changed) and the answers then and now (None: no answer)."""
+
+    item_id: str
+    title: str
+    checklist: str
+    keys: tuple[str, ...]
+    before: AnswerState | None
+    after: AnswerState | None
+
+    @property
+    def answer_changed(self):
+        def plain(answer):
+            return None if answer is None else (answer.status, answer.evidence, answer.link)
+        return plain(self.before) != plain(self.after)
+
+
+def changes_since(previous_content, previous_answers, content, answers):
+    """What differs between a review (`content`, `answers`: item id -> AnswerState) and
+    the previous approval: every item whose checklist text or answer changed, in the
+    checklist's order, then the items removed. Unchanged items are left out."""
+    compared = compare_items(previous_content, content)
+    before = {item["id"]: item for _, item in items_of(previous_content)}
+    found = []
+    for _, item in items_of(content):
+        item_id = item["id"]
+        old = before.get(item_id)
+        keys = tuple(key for key in CARRIED_KEYS if old is not None
+                     and old.get(key) != item.get(key))
+        change = ItemChange(item_id, item["title"], compared[item_id], keys,
+                            previous_answers.get(item_id), answers.get(item_id))
+        if change.checklist != UNCHANGED or change.answer_changed:
+            found.append(change)
+    for item in removed_items(previous_content, content):
+        found.append(ItemChange(item["id"], item["title"], REMOVED, (),
+                                previous_answers.get(item["id"]), None))
+    return found

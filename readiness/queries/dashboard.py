@@ -150,6 +150,7 @@ def build(now, shown):
         "candidates": support.handback_candidates(now, shown),
         "unreviewed": services.unreviewed_in_production(shown),
         "waivers": expiring_waivers(now, shown),
+        "rereview": support.needing_rereview(now, shown),
         "charts": [
             charts.bar_chart("Services by state", "How many services are in each state.",
                              [(lifecycle.STATE_LABELS[s], n) for s, n in states.items()],

@@ -12,7 +12,7 @@ from ..models import ChecklistVersion, ManagementEvent, Review, Service, utcnow
 from . import worklists
 from .checklists import current_versions
 from .facts import latest_facts, latest_values
-from .waivers import with_waivers
+from .waivers import waiver_terms, with_waivers
 from .worklists import Worklist, count_upto
 
 
@@ -165,13 +165,13 @@ def rereview_reasons(service, now=None):
     now = now or utcnow()
     row = db.session.execute(
         select(Review.approved_at, Review.approved_tier, ChecklistVersion.checklist_id,
-               ChecklistVersion.version, ChecklistVersion.valid_for_days)
+               ChecklistVersion.version, ChecklistVersion.valid_for_days, Review.id)
         .join(Review.checklist_version)
         .where(Review.service_id == service.id, _latest_approval_filter("launch"))
         .order_by(Review.approved_at.desc(), Review.id.desc()).limit(1)).first()
     if row is None:
         return []
-    approved_at, approved_tier, checklist_id, version, valid_for_days = row
+    approved_at, approved_tier, checklist_id, version, valid_for_days, review_id = row
     newer = db.session.execute(
         select(ChecklistVersion.version, ChecklistVersion.content)
         .where(ChecklistVersion.checklist_id == checklist_id,
@@ -181,4 +181,31 @@ def rereview_reasons(service, now=None):
                   if valid_for_days is not None else None)
     return lifecycle.rereview_reasons(
         now=now, expires_at=expires_at, approved_tier=approved_tier, tier=service.tier,
-        approved_version=version, rereview_version=max(asking, default=None))
+        approved_version=version, rereview_version=max(asking, default=None),
+        waivers=waiver_terms([review_id]).get(review_id, ()))
+
+
+@dataclass(frozen=True)
+class NeedsRereview:
+    service: Service
+    reasons: list
+
+
+def needing_rereview(now=None, limit=None, offset=0, team_ids=None):
+    """Live services that need a launch re-review at `now`, longest waiting first, each
+    with its reasons, as a Worklist (`limit` after `offset`); with `team_ids`, only
+    those teams' services.
+
+    Each live service keeps the moment from which it needs one (service.rereview_from,
+    commands.worklists, decided by domain.lifecycle.rereview_from): the list is an index
+    range; the reasons of each shown service are read here."""
+    now = now or utcnow()
+    needing = select(Service).where(Service.rereview_from <= now)
+    if team_ids is not None:
+        needing = needing.where(Service.team_id.in_(list(team_ids) or [0]))
+    needing = needing.order_by(Service.rereview_from, Service.name, Service.id)
+    page = needing.offset(offset)
+    services = db.session.scalars(page if limit is None else page.limit(limit)).all()
+    total, capped = count_upto(needing, max(worklists.COUNT_BOUND, offset + (limit or 0)))
+    return Worklist([NeedsRereview(service, rereview_reasons(service, now))
+                     for service in services], total, capped)

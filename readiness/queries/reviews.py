@@ -57,7 +57,8 @@ def answered_by_ids(review):
     savers = db.session.scalars(
         select(AuditEntry.actor_id).where(
             AuditEntry.subject_type == "review", AuditEntry.subject_id == str(review.id),
-            AuditEntry.action == str(AuditAction.REVIEW_SAVE),
+            AuditEntry.action.in_((str(AuditAction.REVIEW_SAVE),
+                                   str(AuditAction.REVIEW_CONFIRM))),
             AuditEntry.actor_id.is_not(None)).distinct())
     current = {a.answered_by_id for a in review.answers if a.answered_by_id is not None}
     return current | set(savers)
@@ -82,3 +83,24 @@ def open_reviews(service_id):
 def open_review_count(service_id):
     return db.session.scalar(select(func.count()).select_from(Review).where(
         Review.service_id == service_id, Review.state.in_(reviews.OPEN_STATES)))
+
+
+def latest_approved_of(service_id, checklist_id):
+    """The service's latest approved review of the checklist (any version), or None: the
+    review a re-review starts from."""
+    return db.session.scalar(
+        select(Review).join(Review.checklist_version)
+        .where(Review.service_id == service_id, Review.state == "approved",
+               ChecklistVersion.checklist_id == checklist_id)
+        .order_by(Review.approved_at.desc(), Review.id.desc()).limit(1))
+
+
+def previous_approval_before(review):
+    """The latest approval of `review`'s checklist for its service approved before
+    `review` was started (not `review` itself), or None."""
+    return db.session.scalar(
+        select(Review).join(Review.checklist_version)
+        .where(Review.service_id == review.service_id, Review.state == "approved",
+               Review.id != review.id, Review.approved_at < review.created_at,
+               ChecklistVersion.checklist_id == review.checklist_version.checklist_id)
+        .order_by(Review.approved_at.desc(), Review.id.desc()).limit(1))

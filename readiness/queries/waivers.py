@@ -17,21 +17,25 @@ EXPIRING_WINDOW = timedelta(days=30)
 
 
 def waiver_terms(review_ids):
-    """{review id: (lifecycle.WaiverTerm, ...)} of the granted waivers of approved reviews
-    `review_ids`, soonest expiry first (reviews without any are left out). One statement;
+    """{review id: (lifecycle.WaiverTerm, ...)} of the granted waivers of the approved
+    reviews `review_ids` (callers pass approvals), soonest expiry first (reviews without any are left out). One statement;
     the checklist's content (for the items' titles) is read only where there are some."""
     ids = [i for i in review_ids if i is not None]
     if not ids:
         return {}
+    # By review (ix_waiver_review_id); the state is tested here, so that no plan walks
+    # every granted waiver of the organisation by state instead.
     rows = db.session.execute(
-        select(Waiver.review_id, Waiver.item_id, Waiver.expires_on, ChecklistVersion.content)
+        select(Waiver.review_id, Waiver.item_id, Waiver.expires_on, Waiver.state,
+               ChecklistVersion.content)
         .join(Review, Review.id == Waiver.review_id)
         .join(ChecklistVersion, ChecklistVersion.id == Review.checklist_version_id)
-        .where(Waiver.review_id.in_(ids), Waiver.state == WaiverState.GRANTED,
-               Review.state == "approved")
+        .where(Waiver.review_id.in_(ids))
         .order_by(Waiver.review_id, Waiver.expires_on, Waiver.item_id)).all()
     found = {}
-    for review_id, item_id, expires_on, content in rows:
+    for review_id, item_id, expires_on, state, content in rows:
+        if state != WaiverState.GRANTED:
+            continue
         titles = {item["id"]: item["title"] for _, item in checklists.items_of(content)}
         found.setdefault(review_id, []).append(
             lifecycle.WaiverTerm(item_id, titles.get(item_id, item_id), expires_on))

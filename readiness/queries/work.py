@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..domain import lifecycle
 from ..extensions import db
-from ..models import Review, Service, Team
+from ..models import Review, Service, Team, Waiver
 from .lifecycle import latest_approval_id
 from .worklists import Worklist, count_upto
 
@@ -70,3 +71,15 @@ def team_reviews(team_ids, limit, options=()):
     loaded = {r.id: r for r in db.session.scalars(
         select(Review).where(Review.id.in_(ids)).options(*options))}
     return [loaded[i] for i in ids], len(found)
+
+
+def waivers_waiting(limit):
+    """A consultant's queue of waiver requests waiting for a decision, oldest first, as a
+    Worklist (requests leave it when decided, withdrawn, or their review is closed)."""
+    waiting = (select(Waiver).where(Waiver.state == "requested")
+               .options(joinedload(Waiver.review).joinedload(Review.service),
+                        joinedload(Waiver.requested_by))
+               .order_by(Waiver.requested_at, Waiver.id))
+    items = db.session.scalars(waiting.limit(limit)).unique().all()
+    total, capped = count_upto(waiting)
+    return Worklist(items, total, capped)

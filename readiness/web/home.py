@@ -70,3 +70,13 @@ def expiring_waivers_page():
         hint="Granted waivers of current approvals that run out within 30 days. When one "
              "expires the deploy gate refuses its service until a new review is approved.",
         empty="No waiver expires in the next 30 days.")
+
+
+@bp.get("/needs-rereview")
+@login_required
+def needs_rereview():
+    return _worklist_page(
+        "rereview", "Live services needing a launch re-review", support.needing_rereview,
+        hint="Their launch approval, or a waiver it leans on, expires within 30 days; their "
+             "tier became more critical; or a newer launch checklist asks for it.",
+        empty="None: every live service's launch approval holds for more than 30 days.")

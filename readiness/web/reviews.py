@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import commands
-from ..commands.reviews import AnswerInput, validate_answers
+from ..commands.reviews import AnswerInput, confirm_answers, validate_answers
 from ..domain import checklists, permissions, reviews, waivers
 from ..domain.reviews import STATUS_LABELS, ReviewAlreadyOpen, ReviewRefused
 from ..extensions import db
@@ -28,7 +28,13 @@ from ..models import (
 from ..queries import dashboard, work
 from ..queries import lifecycle as situations
 from ..queries.checklists import current_versions
-from ..queries.reviews import answered_by_ids, current_waivers, review_status
+from ..queries.reviews import (
+    answer_states,
+    answered_by_ids,
+    current_waivers,
+    previous_approval_before,
+    review_status,
+)
 from . import carry
 from .errors import MAX_ID, found, require
 from .review_export import export_markdown
@@ -179,12 +185,19 @@ def render_review(review, *, formdata=None, errors=None, blockers=None, decision
     waivable = [item for _, item in checklists.items_of(content)
                 if item["id"] not in current_waivers(review)]
     today = utcnow().date()
+    previous = (db.session.get(Review, review.previous_review_id)
+                if review.previous_review_id else None)
+    compared = (reviews.compare_items(previous.checklist_version.content, content)
+                if previous is not None else {})
     approval_refusal = permissions.approval_refusal(user, review, answered)
     return render_template(
         "reviews/show.html", review=review, service=review.service,
         checklist=content,
         items=item_views(review, formdata, errors, blockers, checks, is_conflict,
-                         viewer_id=getattr(user, "id", None)),
+                         viewer_id=getattr(user, "id", None), compared=compared),
+        previous=previous,
+        removed=(reviews.removed_items(previous.checklist_version.content, content)
+                 if previous is not None else []),
         sections=content["sections"], done=done, total=total, allowed=allowed,
         approval_refusal=approval_refusal,
         blockers=blockers or [], statuses=ANSWER_STATUSES, status_labels=STATUS_LABELS,
@@ -296,6 +309,14 @@ def _save(review_id):
     if seen_version is not None and seen_version != review.version_id:
         return conflict(review)
     changed = commands.save_answers(review, posted, actor=current_user)
+    # "Confirm" on a carried answer (or on all of them) saves what was typed, then
+    # confirms the carried answers asked for that are still as carried.
+    confirm = request.form.get("confirm", "")
+    if confirm:
+        carried = [a.item_id for a in review.answers if a.carried_from_id is not None]
+        confirmed = confirm_answers(review, carried if confirm == "all" else [confirm],
+                                    actor=current_user)
+        changed = [*changed, *confirmed]
     # Decided before the commit: after it nothing here touches the database again.
     anchor = request.form.get("section", "")
     anchor = anchor if anchor in section_anchors(review) else ""
@@ -390,6 +411,27 @@ def withdraw(review_id):
     return redirect(url_for("services.show", slug=review.service.slug))
 
 
+@bp.get("/reviews/<int:review_id>/changes")
+@login_required
+def changes(review_id):
+    """What changed against the previous approval of the same checklist: checklist items,
+    answers and evidence (the re-review's own previous approval, else the latest one
+    approved before this review was started)."""
+    review = load_review(review_id)
+    previous = (db.session.get(Review, review.previous_review_id)
+                if review.previous_review_id else previous_approval_before(review))
+    found = []
+    if previous is not None:
+        found = reviews.changes_since(previous.checklist_version.content,
+                                      answer_states(previous),
+                                      review.checklist_version.content,
+                                      answer_states(review))
+    total = sum(1 for _ in checklists.items_of(review.checklist_version.content))
+    return render_template("reviews/changes.html", review=review, service=review.service,
+                           previous=previous, changes=found, total=total,
+                           status_labels=STATUS_LABELS)
+
+
 @bp.get("/reviews/<int:review_id>/export.md")
 @login_required
 def export(review_id):
@@ -421,6 +463,10 @@ def my_work():
     shown = (joinedload(Review.service).joinedload(Service.team),
              joinedload(Review.checklist_version))
     team_reviews, team_total = work.team_reviews(team_ids, MY_WORK_LIMIT, shown)
+    now = utcnow()
+    team_rereviews = (situations.needing_rereview(now, MY_WORK_LIMIT, team_ids=team_ids)
+                      if team_ids else None)
+    waivers_waiting = (work.waivers_waiting(MY_WORK_LIMIT) if user.is_consultant else None)
     waiting, waiting_total = [], 0
     if user.is_consultant:
         submitted = select(Review).where(Review.state == "submitted")
@@ -430,11 +476,12 @@ def my_work():
             .limit(MY_WORK_LIMIT)).all()
     queue = {}
     if user.is_ops_lead:
-        now = utcnow()
         queue = {"launch": work.ready_for("launch", now, MY_WORK_LIMIT),
                  "handoff": work.ready_for("handoff", now, MY_WORK_LIMIT),
                  "candidates": situations.handback_candidates(now, MY_WORK_LIMIT),
-                 "expiring": dashboard.expiring_launch_approvals(now, MY_WORK_LIMIT)}
+                 "expiring": dashboard.expiring_launch_approvals(now, MY_WORK_LIMIT),
+                 "rereview": situations.needing_rereview(now, MY_WORK_LIMIT)}
     return render_template("reviews/my_work.html", team_reviews=team_reviews, waiting=waiting,
                            team_total=team_total, waiting_total=waiting_total, queue=queue,
+                           team_rereviews=team_rereviews, waivers_waiting=waivers_waiting,
                            limit=MY_WORK_LIMIT)

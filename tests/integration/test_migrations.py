@@ -250,3 +250,40 @@ def test_0010_keeps_cycle_times_to_steps_in_the_counts_and_the_triggers(make_app
         assert db.session.execute(select(ReviewCycleCount.tenths)
                                   .order_by(ReviewCycleCount.tenths)).scalars().all() == [
             123, 1540]
+
+
+def test_0018_keeps_the_re_review_moment_of_live_services(make_app):
+    app = make_app(create_tables=False)
+    with app.app_context():
+        upgrade(directory=database.MIGRATIONS_DIR, revision="0017")
+        team_id = db.session.execute(insert(Team.__table__).values(
+            slug="t", name="T", created_at=utcnow()).returning(Team.__table__.c.id)).scalar()
+
+        def service(slug, state, tier):
+            return db.session.execute(insert(Service.__table__).values(
+                slug=slug, name=slug, description="", team_id=team_id, tier=tier,
+                state=state, created_at=utcnow(), updated_at=utcnow(), from_catalog=False)
+                .returning(Service.__table__.c.id)).scalar()
+
+        now = utcnow()
+        launch = make_checklist_version(content=dict(SMALL_CHECKLIST, valid_for_days=90))
+        db.session.flush()
+        for slug, state, tier, approved_tier, days_ago in [
+                ("expiring", "self_managed", 2, 2, 70), ("quiet", "ops_managed", 2, 2, 10),
+                ("raised", "ops_managed", 1, 2, 10), ("unlaunched", "development", 2, 2, 70)]:
+            db.session.execute(insert(Review.__table__).values(
+                service_id=service(slug, state, tier), checklist_version_id=launch.id,
+                state="approved", approved_at=now - timedelta(days=days_ago),
+                approved_tier=approved_tier, created_at=utcnow(), updated_at=utcnow(),
+                version_id=1))
+        db.session.commit()
+        upgrade(directory=database.MIGRATIONS_DIR)
+        kept = dict(db.session.execute(select(Service.slug, Service.rereview_from)).all())
+        assert kept == {
+            "expiring": now - timedelta(days=70) + timedelta(days=60),
+            "quiet": now - timedelta(days=10) + timedelta(days=60),
+            "raised": now - timedelta(days=10), "unlaunched": None}
+        refresh_worklists()  # (also fills ready_until, which these rows were made without)
+        db.session.expire_all()
+        assert dict(db.session.execute(select(Service.slug, Service.rereview_from)).all()) \
+            == kept  # what the app would keep

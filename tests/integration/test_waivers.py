@@ -302,7 +302,12 @@ def plain_expiring(now):
 
 
 def test_waivers_in_force_follow_approvals_and_retirement(app):
-    from readiness.commands.reviews import decide_review, start_review, submit_review
+    from readiness.commands.reviews import (
+        confirm_answers,
+        decide_review,
+        start_review,
+        submit_review,
+    )
     from readiness.commands.waivers import decide_waiver
     from readiness.commands.waivers import request_waiver as ask_for
     from readiness.queries.waivers import expiring_waivers
@@ -318,10 +323,11 @@ def test_waivers_in_force_follow_approvals_and_retirement(app):
         from readiness.commands.reviews import AnswerInput, save_answers
         save_answers(review, {"alert-runbooks": AnswerInput("met", "ok", "https://x.example")},
                      actor=w["owner"])
-        waiver = ask_for(review, actor=w["owner"], item_id="pager-load", reason="r",
-                         control="c",
-                         expires_on=(utcnow().date() + timedelta(days=days)).isoformat())
+        confirm_answers(review, ["alert-runbooks", "pager-load"], actor=w["owner"])
         if grant:
+            waiver = ask_for(review, actor=w["owner"], item_id="pager-load", reason="r",
+                             control="c",
+                             expires_on=(utcnow().date() + timedelta(days=days)).isoformat())
             decide_waiver(waiver, actor=w["consultant"], verdict="grant", comment="")
         else:
             save_answers(review, {"pager-load": AnswerInput("met", "ok", None)},
@@ -355,3 +361,29 @@ def test_waivers_in_force_follow_approvals_and_retirement(app):
     db.session.commit()
     seen.append(check())
     assert [len(s) for s in seen] == [2, 2, 1, 0]
+
+
+def test_a_pending_request_holds_submission_and_goes_with_a_withdrawn_review(
+        app, client, login):
+    w = world()
+    login(w["owner"])
+    review = start(client, w)
+    ask(client, review)
+    response = client.post(f"/reviews/{review.id}/answers", data={"action": "submit"})
+    assert response.status_code == 422
+    assert "a waiver request waits for a consultant&#39;s decision (or withdraw it)" in (
+        response.get_data(as_text=True))
+    client.post("/logout")
+    login(w["consultant"])
+    page = client.get("/my-work").get_data(as_text=True)
+    assert "Waiver requests waiting for a decision <span class=\"count\">1</span>" in page
+    assert f"/reviews/{review.id}#waiver-" in page
+    client.post("/logout")
+    login(w["owner"])
+    client.post(f"/reviews/{review.id}/withdraw", data={"confirm": "yes"})
+    db.session.expire_all()
+    assert db.session.scalars(select(Waiver)).one().state == "withdrawn"
+    client.post("/logout")
+    login(w["consultant"])
+    page = client.get("/my-work").get_data(as_text=True)
+    assert "Waiver requests waiting for a decision <span class=\"count\">0</span>" in page

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from readiness import commands
 from readiness.commands.facts import record_facts
 from readiness.commands.lifecycle import transition
+from readiness.commands.services import update_service
 from readiness.commands.worklists import refresh_worklists
 from readiness.domain import checklists as domain_checklists
 from readiness.domain import lifecycle
@@ -61,6 +62,12 @@ def plain_candidates(services, moment):
             and support.failing_handback_items(facts.get(s.id, {}), moment)}
 
 
+def plain_rereview(services, moment):
+    """The live services whose page would say "Needs a launch re-review" at `moment`."""
+    return {s.slug for s in services if s.state in lifecycle.LIVE_STATES
+            and support.rereview_reasons(s, moment)}
+
+
 def plain_ready(services, moment, move):
     """The services whose `move` the service page would offer an ops lead at `moment`."""
     return {s.slug for s in services if s.state == WAITING_FOR[move] and lifecycle.check(
@@ -91,6 +98,8 @@ def test_random_operations_keep_the_worklists(app, seed, tmp_path):
                                  state="submitted")
             commands.decide_review(review, actor=consultant, verdict="approve",
                                    comment="", item_comments={})
+        elif action < 0.36:  # a tier change: more critical ones ask for a re-review
+            update_service(service, actor=lead, tier=rng.choice((1, 2, 3)))
         elif action < 0.6 and (service.state != "ops_managed" or rng.random() < 0.2):
             kind = NEXT_MOVE[service.state] if rng.random() < 0.8 else rng.choice(
                 ("launch", "handoff", "handback", "retire"))
@@ -116,7 +125,7 @@ def test_random_operations_keep_the_worklists(app, seed, tmp_path):
     moments = [utcnow(), start + timedelta(days=1), start + timedelta(days=8),
                start + timedelta(days=179), start + timedelta(days=181),
                start + timedelta(days=366)]
-    seen = {"candidates": set(), "launch": set(), "handoff": set()}
+    seen = {"candidates": set(), "launch": set(), "handoff": set(), "rereview": set()}
     for moment in moments:
         candidates = support.handback_candidates(moment)
         assert {c.service.slug for c in candidates.items} == plain_candidates(services, moment)
@@ -128,6 +137,10 @@ def test_random_operations_keep_the_worklists(app, seed, tmp_path):
             assert [r.expires_at or lifecycle.FOREVER for r in ready.items] == sorted(
                 r.expires_at or lifecycle.FOREVER for r in ready.items)
             seen[move] |= {r.slug for r in ready.items}
+        rereview = support.needing_rereview(moment)
+        assert {r.service.slug for r in rereview.items} == plain_rereview(services, moment)
+        assert all(r.reasons for r in rereview.items)
+        seen["rereview"] |= {r.service.slug for r in rereview.items}
     assert all(seen.values()), seen  # each list had entries at some moment
     assert refresh_worklists() == 0  # nothing left to correct
     # What each ingest reads (remembered per set of versions) is the current checks.
@@ -145,6 +158,8 @@ def test_the_demo_keeps_the_worklists(app, runner):
     for move in ("launch", "handoff"):
         assert {r.slug for r in ready_for(move, now).items} \
             == plain_ready(services, now, move) != set()
+    assert {r.service.slug for r in support.needing_rereview(now).items} \
+        == plain_rereview(services, now) != set()
     assert refresh_worklists() == 0
 
 
@@ -210,3 +225,27 @@ def test_the_whole_lists_come_in_pages(app, client, monkeypatch):
         as_text=True)
     expiring = client.get("/expiring-approvals?page=2")
     assert expiring.status_code == 200 and "No more entries." in expiring.get_data(as_text=True)
+
+
+def test_a_launch_checklist_asking_for_re_reviews_lists_live_services_at_once(
+        app, tmp_path):
+    assert not commands.sync_checklists(["checklists"]).errors
+    launch = db.session.query(ChecklistVersion).filter_by(
+        checklist_id="launch-readiness").one()
+    live = make_service(slug="live", state="self_managed")
+    waiting = make_service(slug="waiting")  # in development: not live, not listed
+    for service in (live, waiting):
+        make_review(service=service, checklist_version=launch, state="approved")
+    db.session.commit()
+    assert support.needing_rereview().total == 0
+    folder = tmp_path / "checklists"
+    shutil.copytree("checklists", folder)
+    path = folder / "launch-readiness.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(version=2, requires_rereview=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert commands.sync_checklists([folder]).added
+    found = support.needing_rereview()
+    assert [(r.service.slug, r.reasons) for r in found.items] == [
+        ("live", ["version 2 of its launch checklist asks for a re-review (approved against "
+                  "version 1)"])]

@@ -54,7 +54,8 @@ WITHDRAWN = Waiver("pager-load", "withdrawn", TODAY + timedelta(days=10))
     (GRANTED_EXPIRED, MET, PASS, True),
     (REQUESTED, NOT_MET, None, False),
     (REQUESTED, None, FAIL, False),
-    (REQUESTED, MET, None, True),
+    (REQUESTED, MET, None, False),  # decided before submission, whatever the answer
+    (REQUESTED, MET, PASS, False),
     (REFUSED, MET, FAIL, False),
     (REFUSED, NA_JUSTIFIED, None, True),
     (WITHDRAWN, None, None, False),

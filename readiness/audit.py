@@ -91,6 +91,7 @@ class AuditAction(StrEnum):
     REMINDER_REVIEW_WAITING = "reminder:review_waiting"
     REMINDER_HANDBACK_CANDIDATE = "reminder:handback_candidate"
     REMINDER_WAIVER_EXPIRING = "reminder:waiver_expiring"
+    REMINDER_REREVIEW_NEEDED = "reminder:rereview_needed"
 
 
 class Actor(NamedTuple):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from .. import commands
 from ..commands import lifecycle as support
+from ..commands import waivers
 from ..commands.facts import record_facts
 from ..commands.reviews import AnswerInput, confirm_answers
 from ..domain import checklists, reviews
@@ -75,7 +76,7 @@ def load_demo(now=None):
     launch, handoff = versions["launch-readiness"], versions["handoff-readiness"]
 
     def review(slug, version, state, author, started, *, took=6, gaps=0, decider=0,
-               keep_carried=False):
+               keep_carried=False, waive=None):
         """A review of `slug` started `started` days ago and taken to `state`."""
         with at(started):
             r = commands.start_review(services[slug], version, actor=author)
@@ -90,9 +91,18 @@ def load_demo(now=None):
                 answers[item["id"]] = AnswerInput(
                     "met", f"{item['title']}: checked by the team; notes in the service wiki.",
                     link)
+            for item_id in waive or {}:  # not met yet: a waiver carries it for a while
+                answers[item_id] = AnswerInput("not_met", WAIVED[item_id][0], None)
             commands.save_answers(r, answers, actor=author)
             if r.previous_review_id and not keep_carried:  # a re-review: the team confirms
                 confirm_answers(r, list(answers), actor=author)
+            for item_id, until in (waive or {}).items():
+                reason, control = WAIVED[item_id]
+                waiver = waivers.request_waiver(
+                    r, actor=author, item_id=item_id, reason=reason, control=control,
+                    expires_on=(now + timedelta(days=until)).date().isoformat())
+                waivers.decide_waiver(waiver, actor=consultants[1 - decider], verdict="grant",
+                                      comment="Granted: the control covers the gap meanwhile.")
         if state in ("submitted", "changes_requested", "approved"):
             # Monitoring reported healthy numbers the day before: the checks pass.
             push_facts(services[slug], slug, now, started + 1, 1, pages=1, toil=10,
@@ -142,12 +152,27 @@ def load_demo(now=None):
     review("search-api", handoff, "approved", searcher, 180, took=10)
     move("search-api", "handoff", 168, "Accepted after the capacity work.")
     review("fraud-score", launch, "changes_requested", team, 20)
-    review("refunds", launch, "draft", team, 12, gaps=5)
+    refunds = review("refunds", launch, "draft", team, 12, gaps=5)
+    # On the draft: a waiver refused, and one waiting for a consultant (My work).
+    with at(11):
+        refused = waivers.request_waiver(
+            refunds, actor=team, item_id="sev2-triaged", reason="Triage is behind after the "
+            "migration.", control="Severity-2 defects are read out at the weekly sync.",
+            expires_on=(now + timedelta(days=40)).date().isoformat())
+    with at(10):
+        waivers.decide_waiver(refused, actor=consultants[0], verdict="refuse",
+                              comment="Not for a service that moves money: triage the open "
+                                      "severity-2 defects first, it is a day's work.")
+        waivers.request_waiver(
+            refunds, actor=team, item_id="service-dashboard", reason="The dashboard waits "
+            "for the metrics migration, due in three weeks.",
+            control="The shared payments dashboard shows refunds' error rate and latency.",
+            expires_on=(now + timedelta(days=30)).date().isoformat())
     review("autocomplete", launch, "withdrawn", searcher, 60, gaps=10)
     review("autocomplete", launch, "submitted", searcher, 3)
     # Waiting for an ops lead (their My work): a launch approved, not yet live, and a
     # handoff approved, not yet accepted.
-    review("payouts", launch, "approved", team, 9, took=3)
+    review("payouts", launch, "approved", team, 9, took=3, waive={"load-tested": 20})
     review("checkout", handoff, "approved", team, 8, took=4, decider=1)
     push_facts(services["search-api"], "search-api", now, 70, 6, pages=12, toil=55, slo=99.2)
     move("search-api", "handback", 40,
@@ -162,6 +187,18 @@ def load_demo(now=None):
     push_facts(services["ledger"], "ledger", now, 52, 8, pages=7, toil=35, slo=99.4)
     push_facts(services["search-api"], "search-api", now, 30, 5, pages=4, toil=20, slo=99.7)
     push_facts(services["checkout"], "checkout", now, 51, 8, pages=1, toil=10, slo=99.95)
+    # Waivers: a launch that leaned on one which has since expired (its gate refuses),
+    # and a low-risk launch of a tier-3 service with one still in force.
+    review("notify", launch, "approved", team, 100, took=4, waive={"load-tested": -20})
+    move("notify", "launch", 95, "Launched with the load test waived for the holidays.")
+    review("status-page", versions["launch-low-risk"], "approved", searcher, 40, took=3,
+           decider=1, waive={"rollback": 45})
+    move("status-page", "launch", 36, "A low-risk launch: static pages behind the CDN.")
+    # A yearly re-review in progress: the answers carried from last year's approval, two
+    # confirmed so far.
+    rereview = review("checkout", launch, "draft", team, 2, keep_carried=True)
+    with at(1):
+        confirm_answers(rereview, [a.item_id for a in rereview.answers][:2], actor=team)
 
 
 SERVICES = [
@@ -173,7 +210,19 @@ SERVICES = [
     ("payouts", "Payouts", "payments", 2, "Pays sellers their share of each sale."),
     ("search-api", "Search API", "search", 2, "Product search for the shop and the apps."),
     ("autocomplete", "Autocomplete", "search", 3, "Suggestions while people type."),
+    ("notify", "Notifications", "payments", 2, "Order and payment emails to customers."),
+    ("status-page", "Status page", "search", 3, "The public status page, static pages."),
 ]
+# Why a demo item is waived, and what limits the risk meanwhile.
+WAIVED = {
+    "load-tested": ("The load-test rig is booked until the new year; the launch traffic is "
+                    "a tenth of what it was sized for.",
+                    "Traffic is capped at **200 requests a second** at the gateway and the "
+                    "team watches the latency dashboard daily."),
+    "rollback": ("The CDN's instant rollback needs a plan upgrade that is being bought.",
+                 "The previous build stays published under `/previous/`; switching back is "
+                 "a one-line DNS change in the runbook."),
+}
 
 
 def push_facts(service, slug, now, days_ago, weeks, *, pages, toil, slo):

@@ -1,6 +1,7 @@
 """Reminders the worker writes into the record, each exactly once (its key is unique):
-a launch approval expiring in 30, 7 or 1 days, a review waiting for a consultant more
-than 3 days, a new handback candidate. Once in the record they are events like any
+a launch approval or a waiver in force expiring in 30, 7 or 1 days, a review waiting
+for a consultant more than 3 days, a new handback candidate, a live service starting to
+need a launch re-review. Once in the record they are events like any
 other (docs/notifications.md); and the worker's periodic turns (WorkerSchedule)."""
 
 from datetime import timedelta
@@ -9,9 +10,12 @@ from sqlalchemy import select, update
 
 from ..audit import AuditAction, Subject, record
 from ..domain import notifications as rules
+from ..domain.waivers import expires_at
 from ..extensions import db
 from ..models import ReminderSent, Review, Service, WorkerSchedule
 from ..queries.dashboard import expiring_launch_approvals
+from ..queries.lifecycle import needing_rereview
+from ..queries.waivers import expiring_waivers
 
 
 def take_turn(name, every: timedelta, now) -> bool:
@@ -57,6 +61,21 @@ def write_reminders(now):
         due.append((f"handback:{service_id}:{since.isoformat()}",
                     AuditAction.REMINDER_HANDBACK_CANDIDATE, Subject("service", service_id),
                     {"service": slug, "failing_since": since}))
+    for waiver in expiring_waivers(now, limit=None).items:
+        days = rules.expiry_reminder((expires_at(waiver.expires_on) - now) / timedelta(days=1))
+        if days is not None:
+            due.append((f"waiver:{waiver.waiver_id}:{days}",
+                        AuditAction.REMINDER_WAIVER_EXPIRING,
+                        Subject("review", waiver.review_id),
+                        {"service": waiver.slug, "waiver": waiver.waiver_id,
+                         "item": waiver.item_id, "expires_on": waiver.expires_on.isoformat(),
+                         "days": days}))
+    for needing in needing_rereview(now).items:
+        service = needing.service
+        due.append((f"rereview:{service.id}:{service.rereview_from.isoformat()}",
+                    AuditAction.REMINDER_REREVIEW_NEEDED, Subject("service", service.id),
+                    {"service": service.slug, "reasons": needing.reasons,
+                     "since": service.rereview_from}))
     written = set()
     keys = [key for key, *_ in due]
     for start in range(0, len(keys), 500):

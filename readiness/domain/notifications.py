@@ -49,6 +49,7 @@ EVENT_TYPES = {
     "reminder:review_waiting": "reminder.review_waiting",
     "reminder:handback_candidate": "reminder.handback_candidate",
     "reminder:waiver_expiring": "reminder.waiver_expiring",
+    "reminder:rereview_needed": "reminder.rereview_needed",
 }
 # An approval is reminded of when this many days are left (the nearest crossed only).
 EXPIRY_REMINDER_DAYS = (30, 7, 1)

@@ -18,8 +18,8 @@ EXPIRING_WINDOW = timedelta(days=30)
 
 def waiver_terms(review_ids):
     """{review id: (lifecycle.WaiverTerm, ...)} of the granted waivers of the approved
-    reviews `review_ids` (callers pass approvals), soonest expiry first (reviews without any are left out). One statement;
-    the checklist's content (for the items' titles) is read only where there are some."""
+    reviews `review_ids` (callers pass approvals), soonest expiry first; reviews without
+    any are left out. One statement."""
     ids = [i for i in review_ids if i is not None]
     if not ids:
         return {}
@@ -79,8 +79,9 @@ def expiring_waivers(now, limit=10, offset=0):
              .where(Waiver.in_force == true(), Waiver.expires_on > today,
                     Waiver.expires_on <= today + EXPIRING_WINDOW)
              .order_by(Waiver.expires_on, Waiver.id))
+    page = query.offset(offset)
     items = [ExpiringWaiver(*row)
-             for row in db.session.execute(query.offset(offset).limit(limit))]
+             for row in db.session.execute(page if limit is None else page.limit(limit))]
     # Always counted (up to the bound): the page takes the same statements at any size.
-    total, capped = count_upto(query, max(worklists.COUNT_BOUND, offset + limit))
+    total, capped = count_upto(query, max(worklists.COUNT_BOUND, offset + (limit or 0)))
     return Worklist(items, total, capped)

@@ -11,6 +11,8 @@ from readiness.domain.notifications import expiry_reminder
 from readiness.extensions import db
 from readiness.models import AuditEntry, Review, Service, utcnow
 from readiness.queries.dashboard import expiring_launch_approvals
+from readiness.queries.lifecycle import needing_rereview
+from readiness.queries.waivers import expiring_waivers
 
 
 @pytest.mark.parametrize(("days_left", "expected"), [
@@ -35,9 +37,17 @@ def test_each_reminder_is_written_once(app):
     assert written == len(found) > 0
     kinds = {action for action, _ in found}
     # The demo has an approval expiring within 30 days, a review waiting for a
-    # consultant (more than 3 days by then) and a handback candidate.
+    # consultant (more than 3 days by then), a handback candidate, a waiver in force
+    # expiring within 30 days and services needing a launch re-review.
     assert kinds == {"reminder:approval_expiring", "reminder:review_waiting",
-                     "reminder:handback_candidate"}
+                     "reminder:handback_candidate", "reminder:waiver_expiring",
+                     "reminder:rereview_needed"}
+    expiring = {w.review_id for w in expiring_waivers(now, None).items}
+    assert sorted(int(i) for a, i in found if a == "reminder:waiver_expiring") == sorted(
+        expiring) != []
+    needing = {n.service.id for n in needing_rereview(now).items}
+    assert sorted(int(i) for a, i in found if a == "reminder:rereview_needed") == sorted(
+        needing) != []
     waiting = db.session.scalars(select(Review.id).where(
         Review.state == "submitted", Review.submitted_at <= now - timedelta(days=3))).all()
     assert sorted(int(i) for a, i in found if a == "reminder:review_waiting") == sorted(waiting)

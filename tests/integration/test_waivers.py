@@ -387,3 +387,29 @@ def test_a_pending_request_holds_submission_and_goes_with_a_withdrawn_review(
     login(w["consultant"])
     page = client.get("/my-work").get_data(as_text=True)
     assert "Waiver requests waiting for a decision <span class=\"count\">0</span>" in page
+
+
+def test_the_demo_gate_refuses_on_an_expired_waiver_and_lists_those_in_force(app, client):
+    from readiness.cli.demo import load_demo
+    from readiness.models import User
+
+    load_demo()
+    lead = db.session.scalar(select(User).where(User.email == "lead@example.com"))
+    _, token = create_token(lead, name="ci", actor=lead)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    expired = db.session.scalar(select(Waiver).join(Waiver.review).join(Review.service)
+                                .where(Service.slug == "notify"))
+    response = client.get("/api/v1/services/notify/gate", headers=headers)
+    assert response.status_code == 409
+    assert response.get_json()["reasons"] == [
+        f"the waiver of load-tested expired on {expired.expires_on.isoformat()}: "
+        f"a re-review is needed"]
+    response = client.get("/api/v1/services/status-page/gate", headers=headers)
+    assert response.status_code == 200
+    in_force = db.session.scalar(select(Waiver).join(Waiver.review).join(Review.service)
+                                 .where(Service.slug == "status-page"))
+    assert response.get_json()["waivers"] == [
+        {"item": "rollback", "title": "It can be rolled back or switched off",
+         "expires_on": in_force.expires_on.isoformat()}]
+    assert in_force.expires_on > utcnow().date()

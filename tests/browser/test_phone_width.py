@@ -6,6 +6,8 @@ own services, reviews, users and teams, plus a service and a review holding a
 120-character name, an unbroken 300-character word and a long link.
 """
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -13,9 +15,10 @@ from readiness import create_app
 from readiness.cli.demo import load_demo
 from readiness.commands import notifications
 from readiness.commands.reviews import AnswerInput, save_answers
+from readiness.commands.waivers import request_waiver
 from readiness.domain import checklists
 from readiness.extensions import db
-from readiness.models import Review, Service, Team, User
+from readiness.models import Review, Service, Team, User, utcnow
 from readiness.queries.checklists import current_versions
 
 from ..factories import make_review, make_service
@@ -26,6 +29,12 @@ ROLES = ("team@example.com", "consultant@example.com", "lead@example.com",
 LONG_NAME = ("Settlementreconciliation" * 5)[:120]  # one unbroken 120-character word
 LONG_WORD = "x" * 300
 LONG_LINK = "https://dashboards.example.com/d/" + "a1b2c3d4" * 30
+
+
+def _rereview():
+    """The demo's re-review in progress (checkout, carried answers)."""
+    return db.session.scalar(select(Review.id).where(Review.previous_review_id.is_not(None),
+                                                     Review.state == "draft"))
 
 
 def page_paths(app, ids):
@@ -62,6 +71,10 @@ def long_texts(live_app):
         save_answers(review, {first_item["id"]: AnswerInput(
             "met", f"{LONG_WORD}\n\n`{LONG_WORD}`\n\n```\n{LONG_WORD}\n```\n{LONG_LINK}",
             LONG_LINK)}, actor=member)
+        (_, second_item) = list(checklists.items_of(launch.content))[1]
+        request_waiver(review, actor=member, item_id=second_item["id"],
+                       reason=f"{LONG_WORD} {LONG_LINK}", control=LONG_WORD,
+                       expires_on=(utcnow().date() + timedelta(days=20)).isoformat())
         subscription, _ = notifications.subscribe(
             member, kind="webhook", target=LONG_LINK, refusal=lambda _url: None)
         delivery = notifications.send_test(subscription, "http://readiness.test")
@@ -76,7 +89,9 @@ def long_texts(live_app):
                                  "user": member.id, "team": payments.id,
                                  "version": launch.id, "subscription": subscription.id}),
             "more": ["/services/ledger", f"/reviews/{_approved(demo_service.id)}",
-                     "/services/ledger/hand-back", "/services/search-api"],
+                     "/services/ledger/hand-back", "/services/search-api",
+                     f"/reviews/{_rereview()}", f"/reviews/{_rereview()}/changes",
+                     "/services/notify", "/services/status-page"],
         }
 
 

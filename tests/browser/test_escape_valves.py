@@ -1,0 +1,129 @@
+"""Issue 16 in a real browser, on the demo: a team asks to waive an item and another
+consultant grants it; a team confirms answers carried into a re-review and reads what
+changed. Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1."""
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from readiness.cli.demo import load_demo
+from readiness.extensions import db
+from readiness.models import Answer, Review, Service, Waiver, utcnow
+
+from .conftest import sign_in
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def demo(live_app):
+    with live_app.app_context():
+        load_demo()
+        db.session.commit()
+
+        def review_of(slug, state):
+            return db.session.scalar(select(Review.id).join(Service).where(
+                Service.slug == slug, Review.state == state))
+
+        return {"refunds": review_of("refunds", "draft"),
+                "rereview": review_of("checkout", "draft")}
+
+
+def test_a_team_asks_for_a_waiver_and_another_consultant_grants_it(
+        live_app, live_server, demo, new_page, shots):
+    until = (utcnow().date() + timedelta(days=45)).isoformat()
+    team = new_page()
+    sign_in(team, live_server, "team@example.com", "demo")
+    team.goto(f"{live_server}/reviews/{demo['refunds']}")
+    item = team.locator("#item-load-tested")
+    item.get_by_role("link", name="Ask to waive this item").click()
+    form = team.locator("#request-waiver")
+    expect(form.get_by_label("Item")).to_have_value("load-tested")
+    form.get_by_label("Why it cannot be met now").fill(
+        "The load-test rig is booked until January.")
+    form.get_by_label("Compensating control").fill(
+        "Refunds are capped at **50 a minute**; the team watches the queue daily.")
+    form.get_by_label("Expires on").fill(until)
+    form.get_by_role("button", name="Ask for the waiver").click()
+    expect(team.get_by_text("Waiver requested: a consultant who did not ask for it "
+                            "decides.")).to_be_visible()
+    expect(team.locator("#item-load-tested-waiver")).to_contain_text(
+        f"Waiver requested until {until}, not decided yet")
+
+    consultant = new_page()
+    sign_in(consultant, live_server, "consultant2@example.com", "demo")
+    consultant.goto(f"{live_server}/my-work")
+    queue = consultant.locator("section", has=consultant.get_by_role(
+        "heading", name=re.compile("Waiver requests waiting")))
+    expect(queue.get_by_role("link", name="load-tested")).to_be_visible()
+    queue.get_by_role("link", name="load-tested").click()
+    with live_app.app_context():
+        waiver_id = db.session.scalar(select(Waiver.id).where(
+            Waiver.item_id == "load-tested", Waiver.state == "requested"))
+    entry = consultant.locator(f"#waiver-{waiver_id}")
+    entry.get_by_label("Comment").fill("Granted until the rig is free.")
+    entry.get_by_role("button", name="Grant the waiver").click()
+    expect(consultant.get_by_text("Waiver granted.")).to_be_visible()
+    expect(consultant.locator("#item-load-tested-waiver")).to_contain_text(
+        f"Waived until {until}")
+    consultant.locator("#waivers").scroll_into_view_if_needed()
+    consultant.screenshot(path=shots / "waivers.png")
+
+    team.reload()
+    waived = team.locator("#item-load-tested-waiver")
+    expect(waived).to_contain_text(f"Waived until {until}")
+    expect(waived).to_contain_text("Refunds are capped at 50 a minute")
+    waived.scroll_into_view_if_needed()
+    team.screenshot(path=shots / "waived-item.png")
+    with live_app.app_context():
+        waiver = db.session.get(Waiver, waiver_id)
+        assert (waiver.state, waiver.decided_by.email) == ("granted",
+                                                           "consultant2@example.com")
+    for name in ("waivers.png", "waived-item.png"):
+        assert (shots / name).stat().st_size > 10_000
+
+
+def test_a_team_confirms_carried_answers_and_reads_what_changed(
+        live_app, live_server, demo, new_page, shots):
+    team = new_page()
+    sign_in(team, live_server, "team@example.com", "demo")
+    team.goto(f"{live_server}/reviews/{demo['rereview']}")
+    summary = team.locator(".rereview")
+    expect(summary).to_contain_text(re.compile(r"(\d+) carried answers to confirm"))
+    before = int(re.search(r"(\d+) carried answers to confirm", summary.inner_text())[1])
+    team.screenshot(path=shots / "rereview.png")
+    first = team.locator("article.item", has=team.locator(".carried-note")).first
+    item_id = first.get_attribute("id").removeprefix("item-")
+    first.get_by_role("button", name="Confirm it as it is").click()
+    expect(team.locator(".rereview")).to_contain_text(
+        f"{before - 1} carried answer{'s' if before - 1 != 1 else ''} to confirm")
+    with live_app.app_context():
+        answer = db.session.scalar(select(Answer).where(
+            Answer.review_id == demo["rereview"], Answer.item_id == item_id))
+        assert answer.carried_from_id is None
+    # Change another carried answer, then read the changes against last year.
+    second = team.locator("article.item", has=team.locator(".carried-note")).first
+    second_id = second.get_attribute("id")
+    second.locator("textarea[name^='evidence-']").fill("Re-checked this year: all good.")
+    team.locator("section.review-section", has=team.locator(f"#{second_id}")).get_by_role(
+        "button", name="Save answers").click()
+    expect(team.locator(".section-saved")).to_contain_text("1 item changed")
+    team.get_by_role("link", name=re.compile("What changed since review")).click()
+    expect(team.get_by_role("heading", name=re.compile("What changed in review"))
+           ).to_be_visible()
+    expect(team.get_by_text("Re-checked this year: all good.")).to_be_visible()
+    team.screenshot(path=shots / "rereview-changes.png", full_page=True)
+    for name in ("rereview.png", "rereview-changes.png"):
+        assert (shots / name).stat().st_size > 10_000

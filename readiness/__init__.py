@@ -43,6 +43,7 @@ def create_app(test_config=None):
     from .web import (
         admin,
         auth,
+        campaigns,
         errors,
         home,
         labels,
@@ -55,7 +56,7 @@ def create_app(test_config=None):
     )
 
     for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, lifecycle.bp, profile.bp,
-                      admin.bp, notifications.bp, waivers.bp, api_bp, metrics_bp):
+                      admin.bp, notifications.bp, waivers.bp, campaigns.bp, api_bp, metrics_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no CSRF to fear
     csrf.exempt(metrics_bp)

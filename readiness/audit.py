@@ -84,6 +84,7 @@ class AuditAction(StrEnum):
     WAIVER_GRANT = "waiver:grant"
     WAIVER_REFUSE = "waiver:refuse"
     WAIVER_WITHDRAW = "waiver:withdraw"
+    CAMPAIGN_CREATE = "campaign:create"
     SUBSCRIPTION_CREATE = "subscription:create"
     SUBSCRIPTION_DISABLE = "subscription:disable"
     # Written by the worker, once each (commands.reminders).
@@ -92,6 +93,7 @@ class AuditAction(StrEnum):
     REMINDER_HANDBACK_CANDIDATE = "reminder:handback_candidate"
     REMINDER_WAIVER_EXPIRING = "reminder:waiver_expiring"
     REMINDER_REREVIEW_NEEDED = "reminder:rereview_needed"
+    REMINDER_CAMPAIGN_DEADLINE = "reminder:campaign_deadline"
 
 
 class Actor(NamedTuple):

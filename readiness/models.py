@@ -663,3 +663,36 @@ class EventCursor(db.Model):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
+
+
+class Campaign(db.Model):
+    """Rolling a checklist out over services by a deadline (domain.campaigns). Its scope
+    is CampaignService: the services its filter matched when it started, and those
+    created later that match."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    checklist_id: Mapped[str] = mapped_column(String(64))
+    min_version: Mapped[int]
+    tiers: Mapped[list[int]] = mapped_column(JSON, default=list)
+    teams: Mapped[list[str]] = mapped_column(JSON, default=list)
+    states: Mapped[list[str]] = mapped_column(JSON, default=list)
+    deadline: Mapped[date] = mapped_column(Date, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class CampaignService(db.Model):
+    """A service in a campaign's scope, and when it joined."""
+
+    __table_args__ = (
+        # A team's campaign services (My work): by service.
+        Index("ix_campaign_service_service", "service_id", "campaign_id"),
+    )
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), primary_key=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,9 +10,11 @@ from sqlalchemy import func, select
 from .. import commands
 from ..commands import lifecycle as support
 from ..commands import waivers
+from ..commands.campaigns import create_campaign
 from ..commands.facts import record_facts
 from ..commands.reviews import AnswerInput, confirm_answers
 from ..domain import checklists, reviews
+from ..domain.campaigns import CampaignFilter, CampaignInput
 from ..domain.facts import FactInput
 from ..extensions import db
 from ..models import User, clock_at, utcnow
@@ -199,6 +201,14 @@ def load_demo(now=None):
     rereview = review("checkout", launch, "draft", team, 2, keep_carried=True)
     with at(1):
         confirm_answers(rereview, [a.item_id for a in rereview.answers][:2], actor=team)
+    # A campaign: every live service ready for Ops by a deadline (half done so far).
+    with at(20):
+        create_campaign(CampaignInput(
+            "Every live service ready for Ops",
+            "Before the on-call reorganisation, every live service passes the **Hand-Off "
+            "Readiness Review**, so that Ops can take any of them when asked.",
+            "handoff-readiness", 1, (now + timedelta(days=25)).date(),
+            CampaignFilter(states=("self_managed", "ops_managed"))), actor=lead)
 
 
 SERVICES = [

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..fact_table import upsert
 from ..models import CatalogFileReading, CatalogImport, Service, Team, utcnow
 from .accounts import create_team
+from .campaigns import join_campaigns, open_campaigns
 from .worklists import refresh_worklists
 
 SOURCE = "catalog"
@@ -82,6 +83,7 @@ def import_catalog(catalog: Catalog, *, actor=None, create_teams=False, progress
         result.teams_added.append(slug)
 
     components = list(catalog.components.values())
+    campaigns = open_campaigns()  # new services join those whose filter they match
     for start in range(0, len(components), CHUNK):
         chunk = components[start:start + CHUNK]
         existing = {service.slug: service for service in db.session.scalars(
@@ -89,7 +91,7 @@ def import_catalog(catalog: Catalog, *, actor=None, create_teams=False, progress
         for component in chunk:
             service = existing.get(component.slug)
             if service is None:
-                _add(component, teams[component.owner], actor)
+                _add(component, teams[component.owner], actor, campaigns)
                 result.added.append(component.slug)
             elif _update(service, component, teams[component.owner], actor):
                 result.updated.append(component.slug)
@@ -107,13 +109,14 @@ def _values(component):
     return {name: getattr(component, name) for name in FIELDS}
 
 
-def _add(component, team, actor):
+def _add(component, team, actor, campaigns):
     values = _values(component)
     service = Service(slug=component.slug, team=team, from_catalog=True,
                       catalog_lifecycle=component.lifecycle, **values)
     db.session.add(service)
     record(AuditAction.SERVICE_CREATE, actor=actor, subject=service, source=SOURCE,
            slug=component.slug, team=team.slug, lifecycle=component.lifecycle, **values)
+    join_campaigns(service, campaigns)
 
 
 def _update(service, component, team, actor):

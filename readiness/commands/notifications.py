@@ -352,6 +352,10 @@ def _event(entry, context, base_url):
         links["service"] = links["page"] = f"{base_url}/services/{slug}"
     if entry.subject_type == "review":
         links["review"] = links["page"] = f"{base_url}/reviews/{entry.subject_id}"
+    campaign = (entry.subject_id if entry.subject_type == "campaign"
+                else entry.changes.get("campaign"))
+    if campaign is not None and str(campaign).isdigit():
+        links["campaign"] = links["page"] = f"{base_url}/campaigns/{campaign}"
     data = {
         "seq": entry.seq, "action": entry.action,
         "actor": {"name": entry.actor_name, "email": entry.actor_email},

@@ -10,9 +10,11 @@ from sqlalchemy import select, update
 
 from ..audit import AuditAction, Subject, record
 from ..domain import notifications as rules
+from ..domain.campaigns import DEADLINE_REMINDER_DAYS, deadline_reminder
 from ..domain.waivers import expires_at
 from ..extensions import db
-from ..models import ReminderSent, Review, Service, WorkerSchedule
+from ..models import Campaign, ReminderSent, Review, Service, WorkerSchedule
+from ..queries.campaigns import campaign_view
 from ..queries.dashboard import expiring_launch_approvals
 from ..queries.lifecycle import needing_rereview
 from ..queries.waivers import expiring_waivers
@@ -76,6 +78,7 @@ def write_reminders(now):
                     AuditAction.REMINDER_REREVIEW_NEEDED, Subject("service", service.id),
                     {"service": service.slug, "reasons": needing.reasons,
                      "since": service.rereview_from}))
+    due.extend(_campaign_reminders(now))
     written = set()
     keys = [key for key, *_ in due]
     for start in range(0, len(keys), 500):
@@ -89,3 +92,32 @@ def write_reminders(now):
         record(action, actor=None, subject=subject, **details)
         count += 1
     return count
+
+
+# A campaign is reminded of until this long after its deadline.
+CAMPAIGN_REMINDED_AFTER = timedelta(days=7)
+
+
+def _campaign_reminders(now):
+    """Deadline reminders (14, 7, 1 days before, and once it has passed) to each owning
+    team with services not done, one per team and threshold, about the team (so a
+    team's subscription gets it)."""
+    today = now.date()
+    due = []
+    for campaign in db.session.scalars(select(Campaign).where(
+            Campaign.deadline >= today - CAMPAIGN_REMINDED_AFTER,
+            Campaign.deadline <= today + timedelta(days=max(DEADLINE_REMINDER_DAYS)))):
+        days = deadline_reminder(today, campaign.deadline)
+        if days is None:
+            continue
+        by_team = {}
+        for service in campaign_view(campaign, now).remaining:
+            by_team.setdefault((service.team_id, service.team_slug), []).append(service.slug)
+        for (team_id, team_slug), slugs in sorted(by_team.items()):
+            due.append((f"campaign:{campaign.id}:{team_id}:{days}",
+                        AuditAction.REMINDER_CAMPAIGN_DEADLINE, Subject("team", team_id),
+                        {"campaign": campaign.id, "title": campaign.title,
+                         "team": team_slug, "deadline": campaign.deadline.isoformat(),
+                         "days": days, "services": slugs[:100],
+                         "not_done": len(slugs)}))
+    return due

@@ -16,6 +16,7 @@ from ..domain.services import (
 )
 from ..extensions import db
 from ..models import Service
+from .campaigns import join_campaigns
 from .worklists import refresh_worklists
 
 
@@ -42,6 +43,7 @@ def create_service(*, slug, name, team, tier=2, description="", repo_url=None,
     db.session.add(service)
     record(AuditAction.SERVICE_CREATE, actor=actor, subject=service, slug=slug,
            team=team.slug, **values)
+    join_campaigns(service)  # campaigns whose filter it matches take it in
     return service
 
 

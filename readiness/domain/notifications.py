@@ -43,6 +43,7 @@ EVENT_TYPES = {
     "waiver:grant": "waiver.granted",
     "waiver:refuse": "waiver.refused",
     "waiver:withdraw": "waiver.withdrawn",
+    "campaign:create": "campaign.created",
     "subscription:create": "subscription.created",
     "subscription:disable": "subscription.disabled",
     "reminder:approval_expiring": "reminder.approval_expiring",
@@ -50,6 +51,7 @@ EVENT_TYPES = {
     "reminder:handback_candidate": "reminder.handback_candidate",
     "reminder:waiver_expiring": "reminder.waiver_expiring",
     "reminder:rereview_needed": "reminder.rereview_needed",
+    "reminder:campaign_deadline": "reminder.campaign_deadline",
 }
 # An approval is reminded of when this many days are left (the nearest crossed only).
 EXPIRY_REMINDER_DAYS = (30, 7, 1)

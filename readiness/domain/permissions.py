@@ -98,6 +98,11 @@ def can_change_support(user) -> bool:
     return is_signed_in(user) and (user.is_ops_lead or user.is_admin)
 
 
+def can_start_campaign(user) -> bool:
+    """Ops leads and admins roll a checklist out over the organisation."""
+    return is_signed_in(user) and (user.is_ops_lead or user.is_admin)
+
+
 def can_accept_handoff(user) -> bool:
     """Only an ops lead accepts a service into Ops management."""
     return is_signed_in(user) and user.is_ops_lead

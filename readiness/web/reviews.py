@@ -27,6 +27,7 @@ from ..models import (
 )
 from ..queries import dashboard, work
 from ..queries import lifecycle as situations
+from ..queries.campaigns import team_campaign_services
 from ..queries.checklists import current_versions
 from ..queries.reviews import (
     answer_states,
@@ -467,6 +468,7 @@ def my_work():
     team_rereviews = (situations.needing_rereview(now, MY_WORK_LIMIT, team_ids=team_ids)
                       if team_ids else None)
     waivers_waiting = (work.waivers_waiting(MY_WORK_LIMIT) if user.is_consultant else None)
+    team_campaigns = team_campaign_services(team_ids, now, MY_WORK_LIMIT)
     waiting, waiting_total = [], 0
     if user.is_consultant:
         submitted = select(Review).where(Review.state == "submitted")
@@ -484,4 +486,5 @@ def my_work():
     return render_template("reviews/my_work.html", team_reviews=team_reviews, waiting=waiting,
                            team_total=team_total, waiting_total=waiting_total, queue=queue,
                            team_rereviews=team_rereviews, waivers_waiting=waivers_waiting,
+                           team_campaigns=team_campaigns, today=now.date(),
                            limit=MY_WORK_LIMIT)

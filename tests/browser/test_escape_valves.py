@@ -127,3 +127,48 @@ def test_a_team_confirms_carried_answers_and_reads_what_changed(
     team.screenshot(path=shots / "rereview-changes.png", full_page=True)
     for name in ("rereview.png", "rereview-changes.png"):
         assert (shots / name).stat().st_size > 10_000
+
+
+def test_an_ops_lead_starts_a_campaign_and_a_team_sees_its_progress(
+        live_app, live_server, demo, new_page, shots):
+    deadline = (utcnow().date() + timedelta(days=40)).isoformat()
+    lead = new_page()
+    sign_in(lead, live_server, "lead@example.com", "demo")
+    lead.get_by_role("link", name="Campaigns").click()
+    expect(lead.get_by_role("link", name="Every live service ready for Ops")).to_be_visible()
+    lead.screenshot(path=shots / "campaign-demo-list.png")
+    lead.get_by_role("link", name="Start a campaign").click()
+    lead.get_by_label("Title").fill("Tier-1 launch reviews renewed")
+    lead.get_by_label("Description").fill("Every tier-1 service renews its launch review.")
+    lead.get_by_label("Checklist").select_option("launch-readiness")
+    lead.get_by_label("At least version").fill("1")
+    lead.get_by_label("Deadline").fill("last week")
+    lead.get_by_label("tier 1").check()
+    lead.get_by_role("button", name="Start the campaign").click()
+    expect(lead.get_by_text("Give the deadline as YYYY-MM-DD.")).to_be_visible()
+    expect(lead.get_by_label("Title")).to_have_value("Tier-1 launch reviews renewed")
+    lead.get_by_label("Deadline").fill(deadline)
+    lead.get_by_role("button", name="Start the campaign").click()
+    expect(lead.get_by_text(re.compile(r"Campaign started with \d+ services?\."))
+           ).to_be_visible()
+    expect(lead.get_by_role("heading", name="Tier-1 launch reviews renewed")).to_be_visible()
+    progress = lead.locator(".campaign-progress label").inner_text()
+    done, total = map(int, re.match(r"(\d+) of (\d+) services done", progress).groups())
+    assert total >= 2
+    lead.screenshot(path=shots / "campaign.png", full_page=True)
+
+    team = new_page()
+    sign_in(team, live_server, "team@example.com", "demo")
+    team.get_by_role("link", name="My work").click()
+    section = team.locator("section", has=team.get_by_role(
+        "heading", name=re.compile("services in campaigns, not done yet")))
+    expect(section.get_by_role("link", name="Every live service ready for Ops")
+           ).to_be_visible()
+    section.get_by_role("link", name="Every live service ready for Ops").click()
+    expect(team.locator(".campaign-progress")).to_contain_text("3 of 5 services done")
+    row = team.get_by_role("row", name=re.compile("Payments"))
+    expect(row).to_contain_text("2")
+    team.screenshot(path=shots / "campaign-team.png", full_page=True)
+    for name in ("campaign.png", "campaign-team.png"):
+        assert (shots / name).stat().st_size > 10_000
+    assert done <= total

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from readiness import create_app
 from readiness.cli.demo import load_demo
 from readiness.commands import notifications
+from readiness.commands.campaigns import create_campaign
 from readiness.commands.reviews import AnswerInput, save_answers
 from readiness.commands.waivers import request_waiver
 from readiness.domain import checklists
+from readiness.domain.campaigns import CampaignFilter, CampaignInput
 from readiness.extensions import db
 from readiness.models import Review, Service, Team, User, utcnow
 from readiness.queries.checklists import current_versions
@@ -41,7 +43,7 @@ def page_paths(app, ids):
     """Every GET page of the URL map, its parameters filled from the demo."""
     fills = {"slug": ids["slug"], "review_id": ids["review"], "user_id": ids["user"],
              "team_id": ids["team"], "version_id": ids["version"],
-             "subscription_id": ids["subscription"]}
+             "subscription_id": ids["subscription"], "campaign_id": ids["campaign"]}
     # Downloads, and text for machines (the OpenAPI document, Prometheus' /metrics).
     skipped = {"static", "home.favicon", "reviews.export", "services.export_csv", "api.openapi",
                "metrics.scrape"}
@@ -75,6 +77,10 @@ def long_texts(live_app):
         request_waiver(review, actor=member, item_id=second_item["id"],
                        reason=f"{LONG_WORD} {LONG_LINK}", control=LONG_WORD,
                        expires_on=(utcnow().date() + timedelta(days=20)).isoformat())
+        lead = db.session.scalar(select(User).where(User.email == "lead@example.com"))
+        campaign, _ = create_campaign(CampaignInput(
+            LONG_NAME, f"{LONG_WORD} {LONG_LINK}", "launch-readiness", 1,
+            (utcnow() + timedelta(days=9)).date(), CampaignFilter()), actor=lead)
         subscription, _ = notifications.subscribe(
             member, kind="webhook", target=LONG_LINK, refusal=lambda _url: None)
         delivery = notifications.send_test(subscription, "http://readiness.test")
@@ -87,7 +93,8 @@ def long_texts(live_app):
                                             "AUTO_MIGRATE": False, "SECRET_KEY": "x"}),
                                 {"slug": "long-names", "review": review.id,
                                  "user": member.id, "team": payments.id,
-                                 "version": launch.id, "subscription": subscription.id}),
+                                 "version": launch.id, "subscription": subscription.id,
+                                 "campaign": campaign.id}),
             "more": ["/services/ledger", f"/reviews/{_approved(demo_service.id)}",
                      "/services/ledger/hand-back", "/services/search-api",
                      f"/reviews/{_rereview()}", f"/reviews/{_rereview()}/changes",

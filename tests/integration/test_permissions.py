@@ -89,6 +89,9 @@ def cases(w):
         "waivers.decide": Case(f"/waivers/{w['waiver'].id}/decision", {"consultant"},
                                {"verdict": "grant"}),
         "waivers.withdraw": Case(f"/waivers/{w['waiver'].id}/withdraw", {"owner", "admin"}),
+        "campaigns.create": Case("/campaigns/", {"ops_lead", "admin"}, {
+            "title": "Runbooks everywhere", "checklist_id": "launch-readiness",
+            "min_version": "1", "deadline": w["waiver_until"]}),
         "admin.edit_team": Case(f"/admin/teams/{w['others'].id}/edit", {"admin"},
                                 {"name": "Others renamed", "members": str(w["target"].id)}),
     }

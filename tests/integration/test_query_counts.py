@@ -11,6 +11,8 @@ from readiness.commands.tokens import create_token
 from readiness.extensions import db
 from readiness.models import (
     Answer,
+    Campaign,
+    CampaignService,
     Decision,
     Fact,
     LatestFact,
@@ -92,6 +94,15 @@ def build(services):
             db.session.add(ManagementEvent(service_id=service.id, kind="launch",
                                            from_state="development", to_state="self_managed",
                                            actor_id=people[1].id, reason="r"))
+    # A campaign of the same 20 services at every size: its page shows their progress.
+    campaign = Campaign(title="c", description="", checklist_id="launch-readiness",
+                        min_version=1, tiers=[], teams=[], states=[],
+                        deadline=now.date() + timedelta(days=10),
+                        created_at=now - timedelta(days=20))
+    db.session.add(campaign)
+    db.session.flush()
+    db.session.add_all([CampaignService(campaign_id=campaign.id, service_id=service.id)
+                        for service in rows[:20]])
     db.session.commit()
     return rows[2]  # an ops-managed service
 
@@ -100,7 +111,7 @@ PAGES = ["/", "/handback-candidates", "/expiring-approvals", "/expiring-waivers"
          "/services/", "/services/?page=2", "/services/?state=ops_managed&tier=1",
          "/services/svc-2", "/services/svc-2/hand-back", "/reviews/3", "/reviews/3/export.md",
          "/my-work", "/admin/users", "/admin/teams", "/admin/checklists", "/profile/",
-         "/subscriptions/", "/subscriptions/1"]
+         "/subscriptions/", "/subscriptions/1", "/campaigns/", "/campaigns/1"]
 API = ["/api/v1/services", "/api/v1/services/svc-2", "/api/v1/services/svc-2/gate",
        "/api/v1/services/svc-2/events", "/api/v1/reviews/3", "/api/v1/handback-candidates",
        "/metrics"]
@@ -218,7 +229,7 @@ def test_every_page_takes_the_same_number_of_statements(make_app, tmp_path):
 # entry, so their work grows with what they show.
 FLAT = ["/", "/services/", "/services/?page=2", "/services/?state=ops_managed&tier=1",
         "/services/svc-2", "/reviews/3", "/my-work", "/api/v1/services/svc-2/gate",
-        "/subscriptions/", "/subscriptions/1"]
+        "/subscriptions/", "/subscriptions/1", "/campaigns/", "/campaigns/1"]
 
 
 @pytest.mark.sqlite_only  # SQLite's instruction counter; PostgreSQL runs the counts above

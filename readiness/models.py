@@ -427,8 +427,8 @@ class Waiver(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     comment: Mapped[str] = mapped_column(Text, default="")
     # Kept by commands.waivers.keep_in_force (not part of the sign-off): granted, its
-    # review approved and still the service's latest approval of that checklist, and the
-    # service not retired. Only these can lapse and refuse a gate.
+    # review approved and still the service's latest approval of its stage (what the gate
+    # and the lifecycle guards lean on), and the service not retired.
     in_force: Mapped[bool] = mapped_column(server_default=false(), default=False)
 
     review: Mapped[Review] = relationship(back_populates="waivers")

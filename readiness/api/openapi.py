@@ -178,7 +178,8 @@ SCHEMAS = {
     "Review": {
         "type": "object",
         "required": ["id", "service", "state", "checklist", "created_at", "submitted_at",
-                     "approved_at", "content_hash", "progress", "items", "decisions"],
+                     "approved_at", "content_hash", "progress", "items", "decisions",
+                     "waivers"],
         "properties": {
             "id": {"type": "integer"}, "service": SLUG,
             "state": {"type": "string", "enum": ["draft", "submitted", "changes_requested",
@@ -194,6 +195,21 @@ SCHEMAS = {
             "progress": {"type": "object", "required": ["done", "total"],
                          "properties": {"done": {"type": "integer"},
                                         "total": {"type": "integer"}}},
+            "waivers": {"type": "array", "description": "Every waiver asked for on the "
+                        "review, oldest first; the granted ones are frozen into an approval's "
+                        "content hash.", "items": {
+                "type": "object",
+                "required": ["id", "item", "state", "reason", "control", "expires_on",
+                             "requested_by", "decided_by", "comment"],
+                "properties": {
+                    "id": {"type": "integer"}, "item": {"type": "string"},
+                    "state": {"type": "string",
+                              "enum": ["requested", "granted", "refused", "withdrawn"]},
+                    "reason": {"type": "string"}, "control": {"type": "string"},
+                    "expires_on": {"type": "string", "format": "date"},
+                    "requested_by": {"type": ["integer", "null"]},
+                    "decided_by": {"type": ["integer", "null"]},
+                    "comment": {"type": "string"}}}},
             "items": {"type": "array", "items": {
                 "type": "object",
                 "required": ["section", "item", "title", "required", "status", "evidence",

@@ -239,7 +239,7 @@ def review(review_id):
     found = db.session.scalar(select(Review).where(Review.id == review_id).options(
         selectinload(Review.answers), selectinload(Review.service).selectinload(Service.team),
         selectinload(Review.decisions).selectinload(Decision.consultant),
-        selectinload(Review.checklist_version)))
+        selectinload(Review.checklist_version), selectinload(Review.waivers)))
     if found is None:
         raise Problem(404, "Not Found", f"There is no review {review_id}.")
     content = found.checklist_version.content
@@ -272,6 +272,10 @@ def review(review_id):
                        "consultant": d.consultant.name if d.consultant else None,
                        "item_comments": d.item_comments, "content_hash": d.content_hash}
                       for d in found.decisions],
+        "waivers": [{"id": w.id, "item": w.item_id, "state": w.state, "reason": w.reason,
+                     "control": w.control, "expires_on": w.expires_on.isoformat(),
+                     "requested_by": w.requested_by_id, "decided_by": w.decided_by_id,
+                     "comment": w.comment} for w in found.waivers],
     })
 
 

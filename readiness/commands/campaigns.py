@@ -4,9 +4,18 @@ service into the campaigns whose filter it matches. Rules: domain.campaigns."""
 from sqlalchemy import insert, literal, select
 
 from ..audit import AuditAction, record
+from ..domain import checklists
 from ..domain.campaigns import CampaignFilter
 from ..extensions import db
-from ..models import Campaign, CampaignService, Service, Team, UTCDateTime, utcnow
+from ..models import (
+    Campaign,
+    CampaignService,
+    ChecklistVersion,
+    Service,
+    Team,
+    UTCDateTime,
+    utcnow,
+)
 
 
 def create_campaign(campaign_input, *, actor):
@@ -21,8 +30,9 @@ def create_campaign(campaign_input, *, actor):
     db.session.add(campaign)
     db.session.flush()
     matching = select(Service.id).join(Service.team)
-    if found.tiers:
-        matching = matching.where(Service.tier.in_(found.tiers))
+    tiers = _tiers(campaign, found)
+    if tiers is not None:
+        matching = matching.where(Service.tier.in_(tiers))
     if found.teams:
         matching = matching.where(Team.slug.in_(found.teams))
     if found.states:
@@ -40,9 +50,15 @@ def create_campaign(campaign_input, *, actor):
 
 
 def open_campaigns():
-    """The campaigns that still take new services (their deadline not passed)."""
-    return db.session.scalars(select(Campaign).where(
-        Campaign.deadline >= utcnow().date())).all()
+    """The campaigns that still take new services (their deadline not passed), each as
+    (campaign, its filter, the tiers it can take or None)."""
+    found = []
+    for campaign in db.session.scalars(select(Campaign).where(
+            Campaign.deadline >= utcnow().date())):
+        wanted = CampaignFilter(tuple(campaign.tiers), tuple(campaign.teams),
+                                tuple(campaign.states))
+        found.append((campaign, wanted, _tiers(campaign, wanted)))
+    return found
 
 
 def join_campaigns(service, campaigns=None):
@@ -50,11 +66,23 @@ def join_campaigns(service, campaigns=None):
     (campaigns past their deadline take no one new; `campaigns`: open_campaigns(), when
     the caller read them once for many services). Returns their ids."""
     joined = []
-    for campaign in open_campaigns() if campaigns is None else campaigns:
-        found = CampaignFilter(tuple(campaign.tiers), tuple(campaign.teams),
-                               tuple(campaign.states))
-        if found.matches(tier=service.tier, team=service.team.slug, state=service.state):
+    for campaign, found, tiers in open_campaigns() if campaigns is None else campaigns:
+        if found.matches(tier=service.tier, team=service.team.slug, state=service.state) \
+                and (tiers is None or service.tier in tiers):
             db.session.flush()  # the service's id
             db.session.add(CampaignService(campaign_id=campaign.id, service_id=service.id))
             joined.append(campaign.id)
     return joined
+
+
+def _tiers(campaign, found):
+    """The tiers a campaign can take: its filter's, within those its checklist applies to
+    (`applies_to`, of its newest version: a service it does not apply to could never be
+    done); None for any."""
+    content = db.session.scalar(
+        select(ChecklistVersion.content).where(
+            ChecklistVersion.checklist_id == campaign.checklist_id)
+        .order_by(ChecklistVersion.version.desc()).limit(1)) or {}
+    applies = [tier for tier in (1, 2, 3) if checklists.applies(content, tier)]
+    wanted = [tier for tier in applies if not found.tiers or tier in found.tiers]
+    return None if len(wanted) == 3 else wanted

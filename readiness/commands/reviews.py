@@ -193,6 +193,10 @@ def decide_review(review, *, actor, verdict, comment, item_comments):
         raise ReviewRefused(permissions.SEPARATION_OF_DUTIES)
     if verdict == "request_changes" and not (comment or item_comments):
         raise InvalidInput("Say what needs to change: write a comment.")
+    if verdict == "approve" and any(w.state == waivers.WaiverState.REQUESTED
+                                    for w in review.waivers):
+        raise ReviewRefused("A waiver request of this review is still undecided: request "
+                            "changes, so the team can have it decided or withdraw it.")
     if verdict == "approve":
         # Waivers are decided before submission; one that ran out since cannot be signed.
         expired = waivers.expired_on_review(current_waiver_rules(review).values(), utcnow())

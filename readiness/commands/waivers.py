@@ -100,15 +100,16 @@ def withdraw_pending_waivers(review, *, actor):
 
 def keep_in_force(service_id):
     """Mark which of the service's waivers are in force (Waiver.in_force): granted, on
-    the service's latest approval of each checklist, the service not retired. Called by
-    every write that moves it: an approval and a retirement."""
+    the service's latest approval of a stage (launch, handoff: what its gate and its
+    lifecycle guards lean on), the service not retired. Called by every write that moves
+    it: an approval and a retirement."""
     service = db.session.get(Service, service_id)
     approvals = db.session.execute(
-        select(Review.id, ChecklistVersion.checklist_id)
+        select(Review.id, ChecklistVersion.stage)
         .join(Review.checklist_version)
         .where(Review.service_id == service_id, Review.state == "approved")
         .order_by(Review.approved_at, Review.id)).all()
-    latest = {checklist_id: review_id for review_id, checklist_id in approvals}
+    latest = {stage: review_id for review_id, stage in approvals}
     in_force = set(latest.values()) if service.state != "retired" else set()
     db.session.execute(
         update(Waiver)

@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased
 from ..domain import checklists, lifecycle
 from ..extensions import db
 from ..models import ChecklistVersion, LatestFact, ManagementEvent, Review, Service
-from ..queries.checklists import current_required_checks
+from ..queries.checklists import current_required_checks, rereview_versions
 from ..queries.facts import latest_facts, latest_values
 from ..queries.lifecycle import latest_approval_id
 from ..queries.waivers import waiver_terms
@@ -93,17 +93,6 @@ def _situations(service_ids):
                         "tier": tier, "checklist_id": checklist_id, "version": version}
         found[service_id] = _Found(state, situation,
                                    (failing_from, ready_until, rereview_kept), rereview)
-    return found
-
-
-def rereview_versions():
-    """{launch checklist id: its newest version that sets requires_rereview}."""
-    found = {}
-    for checklist_id, version, content in db.session.execute(
-            select(ChecklistVersion.checklist_id, ChecklistVersion.version,
-                   ChecklistVersion.content).where(ChecklistVersion.stage == "launch")):
-        if content.get("requires_rereview"):
-            found[checklist_id] = max(version, found.get(checklist_id, 0))
     return found
 
 

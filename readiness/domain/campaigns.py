@@ -16,6 +16,8 @@ MAX_DESCRIPTION = 20_000
 DEADLINE_REMINDER_DAYS = (14, 7, 1)
 # The burn-up shows at most this many days (the latest ones).
 MAX_CHART_DAYS = 120
+# A deadline at most this far ahead (ten years).
+MAX_AHEAD = timedelta(days=3653)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ def parse_campaign(*, title, description, checklist_id, min_version, deadline, t
     if checklist_id not in checklists:
         raise InvalidInput("Choose a launch or handoff checklist.", field="checklist_id")
     text = (min_version or "").strip()
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= checklists[checklist_id]):
+    if not (text.isascii() and text.isdigit() and len(text) <= 6
+            and 1 <= int(text) <= checklists[checklist_id]):
         raise InvalidInput(f"The minimum version is a whole number from 1 to "
                            f"{checklists[checklist_id]} (the newest).", field="min_version")
     try:
@@ -128,6 +131,8 @@ def parse_campaign(*, title, description, checklist_id, min_version, deadline, t
         raise InvalidInput("Give the deadline as YYYY-MM-DD.", field="deadline") from None
     if when <= today:
         raise InvalidInput("The deadline must be after today.", field="deadline")
+    if when > today + MAX_AHEAD:
+        raise InvalidInput("The deadline is at most ten years ahead.", field="deadline")
     try:
         tier_values = tuple(sorted({int(t) for t in tiers}))
     except ValueError:

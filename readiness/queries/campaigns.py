@@ -11,19 +11,24 @@ from ..domain import campaigns as rules
 from ..domain import charts
 from ..extensions import db
 from ..models import Campaign, CampaignService, ChecklistVersion, Review, Service, Team
+from .waivers import waiver_terms
 from .worklists import Worklist
 
 # Campaigns on the list page, newest deadline last.
 LIST_PAGE = 100
 CHUNK = 500  # services per statement when reading a scope's approvals
+# My work shows a team its campaigns until this long after their deadline.
+SHOWN_AFTER_DEADLINE = timedelta(days=30)
 
 
 def campaign_list(limit=LIST_PAGE):
-    """The campaigns, deadline first, each with how many services it holds."""
+    """The latest `limit` campaigns by deadline (latest first), each with how many services
+    it holds."""
     scope = (select(func.count()).where(CampaignService.campaign_id == Campaign.id)
              .correlate(Campaign).scalar_subquery())
     rows = db.session.execute(select(Campaign, scope.label("services"))
-                              .order_by(Campaign.deadline, Campaign.id).limit(limit)).all()
+                              .order_by(Campaign.deadline.desc(), Campaign.id.desc())
+                              .limit(limit)).all()
     return [(campaign, services) for campaign, services in rows]
 
 
@@ -35,18 +40,21 @@ def _approvals(campaign, service_ids):
     found = {}
     service_ids = list(service_ids)
     for start in range(0, len(service_ids), CHUNK):
-        for service_id, state, version, approved_at, valid_for_days in db.session.execute(
+        rows = db.session.execute(
                 select(Review.service_id, Review.state, ChecklistVersion.version,
-                       Review.approved_at, ChecklistVersion.valid_for_days)
+                       Review.approved_at, ChecklistVersion.valid_for_days, Review.id)
                 .join(ChecklistVersion, ChecklistVersion.id == Review.checklist_version_id)
                 .where(Review.service_id.in_(service_ids[start:start + CHUNK]),
-                       ChecklistVersion.checklist_id == campaign.checklist_id)):
-            if state != "approved":
-                continue
-            expires_at = (approved_at + timedelta(days=valid_for_days)
-                          if valid_for_days is not None else None)
+                       ChecklistVersion.checklist_id == campaign.checklist_id)).all()
+        approved = [row for row in rows if row[1] == "approved"]
+        terms = waiver_terms([row[5] for row in approved])
+        for service_id, _, version, approved_at, valid_for_days, review_id in approved:
+            # It stops counting when it expires, or when a waiver it leans on does.
+            ends = [w.expires_at() for w in terms.get(review_id, ())]
+            if valid_for_days is not None:
+                ends.append(approved_at + timedelta(days=valid_for_days))
             found.setdefault(service_id, []).append(
-                rules.Approval(version, approved_at, expires_at))
+                rules.Approval(version, approved_at, min(ends, default=None)))
     return found
 
 
@@ -109,14 +117,16 @@ class TeamCampaignService:
 
 
 def team_campaign_services(team_ids, now, limit):
-    """The services of the teams `team_ids` in campaigns not yet done (deadline soonest
-    first), as a Worklist: what My work shows a team."""
+    """The services of the teams `team_ids` not yet done in campaigns whose deadline is
+    ahead or passed at most SHOWN_AFTER_DEADLINE ago (deadline soonest first), as a
+    Worklist: what My work shows a team."""
     if not team_ids:
         return Worklist([], 0)
     rows = (select(Campaign, Service.id, Service.slug, Service.name)
             .join(CampaignService, CampaignService.campaign_id == Campaign.id)
             .join(Service, Service.id == CampaignService.service_id)
-            .where(Service.team_id.in_(team_ids), Service.state != "retired")
+            .where(Service.team_id.in_(team_ids), Service.state != "retired",
+                   Campaign.deadline >= now.date() - SHOWN_AFTER_DEADLINE)
             .order_by(Campaign.deadline, Campaign.id, Service.name))
     found = []
     by_campaign = {}

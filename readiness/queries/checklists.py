@@ -83,3 +83,14 @@ def handoff_item_titles():
     return {item["id"]: item["title"]
             for version in current_versions(("handoff",))
             for _, item in checklists.items_of(version.content)}
+
+
+def rereview_versions():
+    """{launch checklist id: its newest version that sets requires_rereview}."""
+    found = {}
+    for checklist_id, version, content in db.session.execute(
+            select(ChecklistVersion.checklist_id, ChecklistVersion.version,
+                   ChecklistVersion.content).where(ChecklistVersion.stage == "launch")):
+        if content.get("requires_rereview"):
+            found[checklist_id] = max(version, found.get(checklist_id, 0))
+    return found

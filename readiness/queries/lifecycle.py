@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from ..domain import checklists, lifecycle
 from ..extensions import db
 from ..models import ChecklistVersion, ManagementEvent, Review, Service, utcnow
 from . import worklists
-from .checklists import current_versions
+from .checklists import current_versions, rereview_versions
 from .facts import latest_facts, latest_values
 from .waivers import waiver_terms, with_waivers
 from .worklists import Worklist, count_upto
@@ -162,27 +163,35 @@ def open_return_conditions(service):
 def rereview_reasons(service, now=None):
     """Why `service` needs a new launch review (domain.lifecycle.rereview_reasons), or []
     when it has no launch approval."""
+    return rereview_reasons_of([service], now)[service.id]
+
+
+def rereview_reasons_of(services, now=None):
+    """{service id: its reasons} for many services, in three statements whatever their
+    number: their latest launch approvals, the checklist versions asking for re-reviews,
+    and the waivers of those approvals."""
     now = now or utcnow()
-    row = db.session.execute(
-        select(Review.approved_at, Review.approved_tier, ChecklistVersion.checklist_id,
-               ChecklistVersion.version, ChecklistVersion.valid_for_days, Review.id)
-        .join(Review.checklist_version)
-        .where(Review.service_id == service.id, _latest_approval_filter("launch"))
-        .order_by(Review.approved_at.desc(), Review.id.desc()).limit(1)).first()
-    if row is None:
-        return []
-    approved_at, approved_tier, checklist_id, version, valid_for_days, review_id = row
-    newer = db.session.execute(
-        select(ChecklistVersion.version, ChecklistVersion.content)
-        .where(ChecklistVersion.checklist_id == checklist_id,
-               ChecklistVersion.version > version)).all()
-    asking = [v for v, content in newer if content.get("requires_rereview")]
-    expires_at = (approved_at + timedelta(days=valid_for_days)
-                  if valid_for_days is not None else None)
-    return lifecycle.rereview_reasons(
-        now=now, expires_at=expires_at, approved_tier=approved_tier, tier=service.tier,
-        approved_version=version, rereview_version=max(asking, default=None),
-        waivers=waiver_terms([review_id]).get(review_id, ()))
+    ids = [service.id for service in services]
+    rows = db.session.execute(
+        select(Service.id, Review.id, Review.approved_at, Review.approved_tier,
+               ChecklistVersion.checklist_id, ChecklistVersion.version,
+               ChecklistVersion.valid_for_days)
+        .select_from(Service)
+        .join(Review, Review.id == latest_approval_id("launch"))
+        .join(ChecklistVersion, ChecklistVersion.id == Review.checklist_version_id)
+        .where(Service.id.in_(ids))).all() if ids else []
+    asking = rereview_versions() if rows else {}
+    terms = waiver_terms([row[1] for row in rows])
+    found = {service_id: [] for service_id in ids}
+    tiers = {service.id: service.tier for service in services}
+    for (service_id, review_id, approved_at, approved_tier, checklist_id, version,
+         valid_for_days) in rows:
+        found[service_id] = lifecycle.rereview_reasons(
+            now=now, expires_at=(approved_at + timedelta(days=valid_for_days)
+                                 if valid_for_days is not None else None),
+            approved_tier=approved_tier, tier=tiers[service_id], approved_version=version,
+            rereview_version=asking.get(checklist_id), waivers=terms.get(review_id, ()))
+    return found
 
 
 @dataclass(frozen=True)
@@ -205,7 +214,9 @@ def needing_rereview(now=None, limit=None, offset=0, team_ids=None):
         needing = needing.where(Service.team_id.in_(list(team_ids) or [0]))
     needing = needing.order_by(Service.rereview_from, Service.name, Service.id)
     page = needing.offset(offset)
-    services = db.session.scalars(page if limit is None else page.limit(limit)).all()
+    services = db.session.scalars((page if limit is None else page.limit(limit))
+                                  .options(joinedload(Service.team))).all()
     total, capped = count_upto(needing, max(worklists.COUNT_BOUND, offset + (limit or 0)))
-    return Worklist([NeedsRereview(service, rereview_reasons(service, now))
-                     for service in services], total, capped)
+    reasons = rereview_reasons_of(services, now)
+    return Worklist([NeedsRereview(service, reasons[service.id]) for service in services],
+                    total, capped)

@@ -49,7 +49,9 @@ def review_status(review, now=None, facts=None):
 
 
 def answered_by_ids(review):
-    """Everyone who ever saved an answer of `review`, not only the latest authors.
+    """Everyone who ever saved an answer of `review` (or confirmed a carried one, carried
+    them in by starting a re-review, or asked for a waiver), not only the latest
+    authors.
 
     Read from the record, so overwriting a consultant's answer does not make them
     eligible to approve.
@@ -58,10 +60,13 @@ def answered_by_ids(review):
         select(AuditEntry.actor_id).where(
             AuditEntry.subject_type == "review", AuditEntry.subject_id == str(review.id),
             AuditEntry.action.in_((str(AuditAction.REVIEW_SAVE),
-                                   str(AuditAction.REVIEW_CONFIRM))),
+                                   str(AuditAction.REVIEW_CONFIRM),
+                                   str(AuditAction.WAIVER_REQUEST))),
             AuditEntry.actor_id.is_not(None)).distinct())
     current = {a.answered_by_id for a in review.answers if a.answered_by_id is not None}
-    return current | set(savers)
+    # A re-review's starter brought the carried answers forward: theirs, confirmed or not.
+    carrier = {review.created_by_id} if review.previous_review_id else set()
+    return (current | set(savers) | carrier) - {None}
 
 
 def open_review_of(service_id, checklist_id):

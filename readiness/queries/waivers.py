@@ -63,7 +63,7 @@ class ExpiringWaiver:
 
 
 def expiring_waivers(now, limit=10, offset=0):
-    """Waivers in force (granted, on the service's latest approval of that checklist, the
+    """Waivers in force (granted, on the service's latest approval of its stage, the
     service not retired) that expire within EXPIRING_WINDOW of `now`'s date (not yet
     expired), soonest first, as a Worklist: `limit` of them after the first `offset`.
 

@@ -120,6 +120,7 @@ def export_markdown(review):
     content = review.checklist_version.content
     service = review.service
     answers = {a.item_id: a for a in review.answers}
+    granted = {w.item_id: w for w in review.waivers if w.state == "granted"}
     lines = [
         f"# {one_line(content['title'])}: {one_line(service.name)}",
         "",
@@ -150,6 +151,11 @@ def export_markdown(review):
                 lines += ["", f"Link: <{answer.link}>" if _SAFE_SCHEME.match(answer.link)
                       and is_safe_link_target(answer.link)
                           else "Link: (removed: not an http(s) address)"]
+            waiver = granted.get(item["id"])
+            if waiver is not None:
+                lines += ["", f"**Waived until {waiver.expires_on.isoformat()}.** Why it "
+                              f"cannot be met now:", *block(waiver.reason), "",
+                          "Compensating control:", *block(waiver.control)]
     if review.decisions:
         lines += ["", "## Decisions"]
         for decision in review.decisions:

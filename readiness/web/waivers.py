@@ -3,13 +3,12 @@
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..commands import waivers as commands
 from ..domain import permissions
 from ..domain.inputs import InvalidInput
 from ..extensions import db
-from ..models import Review, Waiver
+from ..models import Waiver
 from . import carry
 from .errors import found, require
 from .reviews import load_review, render_review
@@ -18,8 +17,12 @@ bp = Blueprint("waivers", __name__)
 
 
 def load_waiver(waiver_id):
-    return found(db.session.scalar(select(Waiver).where(Waiver.id == waiver_id).options(
-        selectinload(Waiver.review).selectinload(Review.service))), "waiver")
+    """The waiver, with its review's row locked until commit (PostgreSQL; SQLite write
+    requests hold the database's write lock): a decision, a withdrawal and a submission
+    of the same review happen one after the other, each on what the last one wrote."""
+    review_id = db.session.scalar(select(Waiver.review_id).where(Waiver.id == waiver_id))
+    review = load_review(found(review_id, "waiver"), for_update=True)
+    return next(w for w in review.waivers if w.id == waiver_id)
 
 
 def _back(review_id, waiver_id=None):
@@ -30,7 +33,7 @@ def _back(review_id, waiver_id=None):
 @bp.post("/reviews/<int:review_id>/waivers")
 @login_required
 def request_waiver(review_id):
-    review = load_review(review_id)
+    review = load_review(review_id, for_update=True)
     require(permissions.can_request_waiver(current_user, review),
             "Only the owning team asks for waivers, while the review is being filled in.")
     form = request.form

@@ -25,6 +25,7 @@ from readiness.models import (
 from readiness.queries.campaigns import campaign_view
 
 from ..factories import (
+    SMALL_CHECKLIST,
     make_checklist_version,
     make_review,
     make_service,
@@ -229,3 +230,37 @@ def test_deadline_reminders_go_to_each_team_with_services_not_done(app):
     assert [d for _, d, _ in campaign_reminders()][2:] == [0, 0]
     review = db.session.scalars(select(Review)).first()
     assert review.state == "approved"
+
+
+def test_a_campaign_of_a_checklist_for_some_tiers_takes_only_those(app):
+    w = world()
+    make_checklist_version("launch-low-risk", content=dict(
+        SMALL_CHECKLIST, id="launch-low-risk", applies_to={"tiers": [2, 3]}))
+    campaign, scope = create_campaign(CampaignInput(
+        "Low-risk reviews", "", "launch-low-risk", 1, (utcnow() + timedelta(days=9)).date(),
+        CampaignFilter(teams=("payments",))), actor=w["lead"])
+    assert scope == 1  # refunds (tier 2); checkout and ledger are tier 1
+    make_service(slug="tiny", team=w["payments"], tier=3)
+    make_service(slug="core", team=w["payments"], tier=1)
+    db.session.commit()
+    assert sorted(db.session.scalars(select(Service.slug).join(
+        CampaignService, CampaignService.service_id == Service.id).where(
+        CampaignService.campaign_id == campaign.id))) == ["refunds", "tiny"]
+
+
+def test_an_approval_leaning_on_an_expired_waiver_is_not_done(app):
+    from readiness.models import Waiver
+
+    w = world()
+    campaign, _ = create_campaign(CampaignInput(
+        "C", "", "launch-readiness", 1, (utcnow() + timedelta(days=9)).date(),
+        CampaignFilter(tiers=(1,))), actor=w["lead"])
+    review = make_review(service=w["services"]["checkout"], checklist_version=w["v1"],
+                         state="approved")
+    db.session.commit()
+    assert campaign_view(campaign, utcnow()).progress.done == 1
+    db.session.add(Waiver(review=review, item_id="pager-load", state="granted", reason="r",
+                          control="c", expires_on=utcnow().date() + timedelta(days=2)))
+    db.session.commit()
+    assert campaign_view(campaign, utcnow()).progress.done == 1
+    assert campaign_view(campaign, utcnow() + timedelta(days=2)).progress.done == 0

@@ -108,6 +108,7 @@ def build(services):
 
 
 PAGES = ["/", "/handback-candidates", "/expiring-approvals", "/expiring-waivers",
+         "/needs-rereview",
          "/services/", "/services/?page=2", "/services/?state=ops_managed&tier=1",
          "/services/svc-2", "/services/svc-2/hand-back", "/reviews/3", "/reviews/3/export.md",
          "/my-work", "/admin/users", "/admin/teams", "/admin/checklists", "/profile/",

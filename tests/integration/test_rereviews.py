@@ -173,3 +173,24 @@ def test_services_needing_a_re_review_show_on_the_dashboard_and_the_teams_my_wor
     with clock_at(utcnow() + timedelta(days=336)):
         page = client.get("/needs-rereview").get_data(as_text=True)
     assert "Its launch approval expires on" in page and "svc" in page
+
+
+def test_whoever_carried_the_answers_in_cannot_approve_the_re_review(app, client, login):
+    w = world(client, login)
+    both = make_user(email="both@example.com", roles=("consultant",),
+                     teams=[w["service"].team])
+    client.post("/logout")
+    login(both)
+    review = start(client, w["v2"])  # carried in by a consultant on the team
+    client.post("/logout")
+    login(w["owner"])
+    client.post(f"/reviews/{review.id}/answers", data={
+        "confirm": "all", "status-item-1": "met", "evidence-item-1": "New.",
+        "status-item-13": "met", "evidence-item-13": "New too.", "action": "submit"})
+    db.session.expire_all()
+    assert review.state == "submitted"
+    client.post("/logout")
+    login(both)
+    response = client.post(f"/reviews/{review.id}/decision", data={"verdict": "approve"})
+    assert response.status_code == 422
+    assert "separation of duties" in response.get_data(as_text=True)

@@ -60,6 +60,17 @@ def ask(client, review, **fields):
     return client.post(f"/reviews/{review.id}/waivers", data=data)
 
 
+def grant_as_consultant(client, login, w, then="owner"):
+    """The (only) waiver granted by the consultant; then signed in as `then`."""
+    client.post("/logout")
+    login(w["consultant"])
+    waiver = db.session.scalars(select(Waiver)).one()
+    client.post(f"/waivers/{waiver.id}/decision", data={"verdict": "grant"})
+    client.post("/logout")
+    login(w[then])
+    return waiver
+
+
 def pages(service, value):
     record_facts(service, [FactInput("pages_per_week", float(value), utcnow(), "monitoring")],
                  actor=None)
@@ -142,12 +153,7 @@ def test_a_granted_waiver_satisfies_its_item_through_submission_approval_and_the
     db.session.expire_all()
     assert review.state == "draft"  # pager-load blocks
     ask(client, review)
-    client.post("/logout")
-    login(w["consultant"])
-    waiver = db.session.scalars(select(Waiver)).one()
-    client.post(f"/waivers/{waiver.id}/decision", data={"verdict": "grant"})
-    client.post("/logout")
-    login(w["owner"])
+    waiver = grant_as_consultant(client, login, w)
     page = client.get(f"/reviews/{review.id}").get_data(as_text=True)
     expires_on = waiver.expires_on.isoformat()
     assert f"Waived until {expires_on}" in page and "A <em>daily</em> review" in page
@@ -188,12 +194,7 @@ def approved_with_waiver(client, login, w):
         "status-alert-runbooks": "met", "evidence-alert-runbooks": "Linked.",
         "link-alert-runbooks": "https://wiki.example.com/r"})
     ask(client, review)
-    client.post("/logout")
-    login(w["consultant"])
-    waiver = db.session.scalars(select(Waiver)).one()
-    client.post(f"/waivers/{waiver.id}/decision", data={"verdict": "grant"})
-    client.post("/logout")
-    login(w["owner"])
+    waiver = grant_as_consultant(client, login, w)
     client.post(f"/reviews/{review.id}/answers", data={"action": "submit"})
     client.post("/logout")
     login(w["consultant"])
@@ -232,12 +233,7 @@ def test_an_expired_waiver_keeps_the_sign_off_back(app, client, login):
         "status-alert-runbooks": "met", "evidence-alert-runbooks": "Linked.",
         "link-alert-runbooks": "https://wiki.example.com/r"})
     ask(client, review, expires_on=(utcnow().date() + timedelta(days=2)).isoformat())
-    client.post("/logout")
-    login(w["consultant"])
-    waiver = db.session.scalars(select(Waiver)).one()
-    client.post(f"/waivers/{waiver.id}/decision", data={"verdict": "grant"})
-    client.post("/logout")
-    login(w["owner"])
+    waiver = grant_as_consultant(client, login, w)
     client.post(f"/reviews/{review.id}/answers", data={"action": "submit"})
     client.post("/logout")
     login(w["mc"])
@@ -291,8 +287,7 @@ def plain_expiring(now):
     for waiver in db.session.scalars(select(Waiver)):
         review = waiver.review
         approvals = [r for r in review.service.reviews if r.state == "approved"
-                     and r.checklist_version.checklist_id
-                     == review.checklist_version.checklist_id]
+                     and r.checklist_version.stage == review.checklist_version.stage]
         latest = max(approvals, key=lambda r: (r.approved_at, r.id), default=None)
         if (waiver.state == "granted" and latest is review
                 and review.service.state != "retired"
@@ -354,7 +349,11 @@ def test_waivers_in_force_follow_approvals_and_retirement(app):
         approve(w["service"], 25)  # supersedes the first: its waiver lapses
     seen.append(check())
     with clock_at(now - timedelta(minutes=4)):
-        approve(other, 5, grant=False)  # a newer approval without waivers
+        # A newer launch approval, of another launch checklist, without waivers: the
+        # gate leans on it now, so the older one's waiver is no longer in force.
+        make_review(service=other, state="approved", checklist_version=make_checklist_version(
+            "launch-small", content=dict(CHECKED, id="launch-small")))
+        db.session.commit()
     seen.append(check())
     support.transition(db.session.get(Service, w["service"].id), "retire",
                        actor=w["lead"], reason="Gone.")
@@ -413,3 +412,38 @@ def test_the_demo_gate_refuses_on_an_expired_waiver_and_lists_those_in_force(app
         {"item": "rollback", "title": "It can be rolled back or switched off",
          "expires_on": in_force.expires_on.isoformat()}]
     assert in_force.expires_on > utcnow().date()
+
+
+def test_the_export_and_the_api_show_the_waivers(app, client, login):
+    w = world()
+    review, waiver = approved_with_waiver(client, login, w)
+    export = client.get(f"/reviews/{review.id}/export.md").get_data(as_text=True)
+    assert f"**Waived until {waiver.expires_on.isoformat()}.**" in export
+    assert "A *daily* review of pages by the team lead." in export
+    _, token = create_token(w["lead"], name="ci", actor=w["lead"])
+    db.session.commit()
+    body = client.get(f"/api/v1/reviews/{review.id}",
+                      headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["waivers"] == [{
+        "id": waiver.id, "item": "pager-load", "state": "granted",
+        "reason": "The pager migration lands next month.",
+        "control": "A *daily* review of pages by the team lead.",
+        "expires_on": waiver.expires_on.isoformat(), "requested_by": w["owner"].id,
+        "decided_by": w["consultant"].id, "comment": ""}]
+
+
+def test_asking_for_a_waiver_counts_as_answering_for_separation_of_duties(
+        app, client, login):
+    w = world()
+    pages(w["service"], 1)
+    login(w["mc"])  # a consultant on the team asks, answers nothing
+    review = start(client, w)
+    ask(client, review, item="alert-runbooks")
+    grant_as_consultant(client, login, w)
+    client.post(f"/reviews/{review.id}/answers", data={
+        "status-pager-load": "met", "evidence-pager-load": "Two a week.", "action": "submit"})
+    client.post("/logout")
+    login(w["mc"])
+    response = client.post(f"/reviews/{review.id}/decision", data={"verdict": "approve"})
+    assert response.status_code == 422 and "separation of duties" in response.get_data(
+        as_text=True)

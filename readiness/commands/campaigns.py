@@ -1,7 +1,7 @@
 """Use cases for campaigns: start one (its scope taken from the filter), and take a new
 service into the campaigns whose filter it matches. Rules: domain.campaigns."""
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import func, insert, literal, select
 
 from ..audit import AuditAction, record
 from ..domain import checklists
@@ -37,11 +37,14 @@ def create_campaign(campaign_input, *, actor):
         matching = matching.where(Team.slug.in_(found.teams))
     if found.states:
         matching = matching.where(Service.state.in_(found.states))
-    scope = db.session.execute(insert(CampaignService).from_select(
+    db.session.execute(insert(CampaignService).from_select(
         ["campaign_id", "service_id", "joined_at"],
         matching.with_only_columns(literal(campaign.id), Service.id,
                                    literal(utcnow(), UTCDateTime),
-                                   maintain_column_froms=True))).rowcount
+                                   maintain_column_froms=True)))
+    # Counted, not the driver's rowcount (psycopg gives none for INSERT … SELECT here).
+    scope = db.session.scalar(select(func.count()).select_from(CampaignService).where(
+        CampaignService.campaign_id == campaign.id))
     record(AuditAction.CAMPAIGN_CREATE, actor=actor, subject=campaign,
            title=campaign.title, checklist=campaign.checklist_id,
            min_version=campaign.min_version, tiers=campaign.tiers, teams=campaign.teams,

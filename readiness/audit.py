@@ -85,6 +85,9 @@ class AuditAction(StrEnum):
     WAIVER_REFUSE = "waiver:refuse"
     WAIVER_WITHDRAW = "waiver:withdraw"
     CAMPAIGN_CREATE = "campaign:create"
+    TRIAL_RECORD = "trial:record"
+    CAPACITY_SET = "capacity:set"
+    GATE_OVERRIDE = "gate:override"
     SUBSCRIPTION_CREATE = "subscription:create"
     SUBSCRIPTION_DISABLE = "subscription:disable"
     # Written by the worker, once each (commands.reminders).
@@ -182,8 +185,10 @@ class Problem:
 
 
 def event_digest(event):
-    """SHA-256 of a management event's content: kept in its entry, checked by verify."""
-    return content_hash({
+    """SHA-256 of a management event's content: kept in its entry, checked by verify. The
+    handoff's load estimate and over-cap reason are in it when set (left out otherwise,
+    so events made before they existed keep their digest)."""
+    content = {
         "service": event.service_id, "kind": event.kind, "from_state": event.from_state,
         "to_state": event.to_state, "actor": event.actor_id, "reason": event.reason,
         "review": event.review_id, "facts": event.facts or {},
@@ -192,7 +197,12 @@ def event_digest(event):
         "return_items": event.return_items or [],
         "target_date": event.target_date.isoformat() if event.target_date else None,
         "created_at": event.created_at.isoformat(timespec="microseconds"),
-    })
+    }
+    if event.ops_hours_estimate is not None:
+        content["ops_hours_estimate"] = event.ops_hours_estimate
+    if event.over_cap_reason:
+        content["over_cap_reason"] = event.over_cap_reason
+    return content_hash(content)
 
 
 class Head(NamedTuple):
@@ -258,7 +268,11 @@ def event_entry_fields(managed):
             "reason": managed.reason, "review": managed.review_id,
             "return_conditions": managed.return_conditions or None,
             "return_items": managed.return_items or None,
-            "target_date": managed.target_date.isoformat() if managed.target_date else None}
+            "target_date": managed.target_date.isoformat() if managed.target_date else None,
+            **({"ops_hours_estimate": managed.ops_hours_estimate}
+               if managed.ops_hours_estimate is not None else {}),
+            **({"over_cap_reason": managed.over_cap_reason} if managed.over_cap_reason
+               else {})}
 
 
 def _verify_events():

@@ -58,8 +58,30 @@ def load(app, test_config=None):
         app.config["SMTP_FROM"] = os.environ.get("SMTP_FROM") or "readiness@localhost"
     if "WORKER_LEASE_SECONDS" not in app.config:  # how long a dead worker holds its work
         app.config["WORKER_LEASE_SECONDS"] = int(os.environ.get("WORKER_LEASE_SECONDS", "30"))
+    if "HANDOFF_MIN_SELF_MANAGED_DAYS" not in app.config:  # self-managed before a handoff
+        app.config["HANDOFF_MIN_SELF_MANAGED_DAYS"] = int(
+            os.environ.get("HANDOFF_MIN_SELF_MANAGED_DAYS", "180"))
+    if "GATE_ENVIRONMENTS" not in app.config:  # docs/lifecycle.md "Gate environments"
+        app.config["GATE_ENVIRONMENTS"] = gate_environments(
+            os.environ.get("GATE_ENVIRONMENTS", ""))
     if "METRICS_TOKEN" not in app.config:  # GET /metrics for a Prometheus without a user
         app.config["METRICS_TOKEN"] = os.environ.get("METRICS_TOKEN") or None
+
+
+def gate_environments(text):
+    """{environment: "enforce" | "advisory"} from "production=enforce,staging=advisory"
+    (production enforces unless said otherwise; names not given are advisory).
+
+    :raise ValueError: for a malformed entry, so a bad setting stops the start."""
+    found = {"production": "enforce"}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, mode = part.partition("=")
+        name, mode = name.strip(), mode.strip()
+        if not name or mode not in ("enforce", "advisory"):
+            raise ValueError(f"GATE_ENVIRONMENTS: '{part}' is not NAME=enforce or "
+                             f"NAME=advisory")
+        found[name] = mode
+    return found
 
 
 def database_url(url, instance):

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .domain.lifecycle import STATES as SERVICE_STATES
+from .domain.pager import OUTCOMES as PAGER_OUTCOMES
 from .domain.reviews import ANSWER_STATUSES, REVIEW_STATES
 from .domain.waivers import WAIVER_STATES
 from .extensions import db
@@ -227,6 +228,8 @@ class Service(db.Model):
     # service's launch or handoff may be made on its approval.
     handback_failing_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ready_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # ... and from when (a handoff also waits for self-managed time and a pager trial).
+    ready_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # From when a live service needs a launch re-review (domain.lifecycle.rereview_from;
     # None when not live or never, as things stand), kept by the same writes.
     rereview_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -508,6 +511,10 @@ class ManagementEvent(db.Model):
     return_conditions: Mapped[str] = mapped_column(Text, default="")
     return_items: Mapped[list[str]] = mapped_column(JSON, default=list)
     target_date: Mapped[date | None] = mapped_column(Date)
+    # Handoff only: the weekly Ops load estimated when Ops took it (hours), and the ops
+    # lead's reason to go over the Ops cap, when the handoff did.
+    ops_hours_estimate: Mapped[float | None]
+    over_cap_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     service: Mapped[Service] = relationship()
@@ -696,3 +703,57 @@ class CampaignService(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), primary_key=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PagerTrial(db.Model):
+    """A week or more in which Ops shadowed a self-managed service's pager before taking
+    it (domain.pager): the pages graded, the outcome and notes."""
+
+    __table_args__ = (
+        one_of("outcome", PAGER_OUTCOMES),
+        Index("ix_pager_trial_service_ended", "service_id", "ended_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    started_on: Mapped[date]
+    ended_on: Mapped[date]
+    shadow: Mapped[str] = mapped_column(String(200))
+    pages_total: Mapped[int]
+    pages_actionable: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(10))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    service: Mapped[Service] = relationship()
+    recorded_by: Mapped[User | None] = relationship()
+
+
+class OpsCapacity(db.Model):
+    """Ops capacity in engineer-hours a week, each setting kept (the latest counts; the
+    ledger's chart reads the history)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hours: Mapped[float]
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    set_by: Mapped[User | None] = relationship()
+
+
+class GateOverride(db.Model):
+    """Break-glass: an ops lead lets one service's gate answer yes until `expires_at`
+    (at most 24 hours ahead), with a reason."""
+
+    __table_args__ = (Index("ix_gate_override_service_expires", "service_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    service: Mapped[Service] = relationship()
+    granted_by: Mapped[User | None] = relationship()

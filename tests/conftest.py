@@ -69,6 +69,9 @@ TEST_CONFIG = {
     "PASSWORD_HASH_METHOD": FAST_HASH,
     # Posts from the test client carry no CSRF token; tests of CSRF turn it on.
     "WTF_CSRF_ENABLED": False,
+    # Handoffs in tests need no months of self-managed time (a pager trial they do need:
+    # factories.make_trial); tests of the minimum set it.
+    "HANDOFF_MIN_SELF_MANAGED_DAYS": 0,
 }
 # Apps by their config, built once per run and reused by later tests with the same config
 # (building one costs ~30 ms, mostly compiling the URL rules). Each test still gets an

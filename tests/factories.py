@@ -1,6 +1,7 @@
 """Plain functions that make model objects with sensible defaults, through the operations."""
 
 import itertools
+from datetime import timedelta
 
 from readiness import commands as operations
 from readiness.audit import AuditAction, record
@@ -95,3 +96,13 @@ def make_review(service=None, checklist_version=None, state="draft", answers=())
         refresh_worklists([review.service_id])  # as decide_review does
         keep_in_force(review.service_id)
     return review
+
+
+def make_trial(service, *, ended_days_ago=1, days=7, outcome="passed", actor=None):
+    """A pager trial of `service` (self-managed), as an ops lead records it."""
+    from readiness.commands.pager import record_trial
+    from readiness.domain.pager import TrialInput
+
+    ended = utcnow().date() - timedelta(days=ended_days_ago)
+    return record_trial(service, TrialInput(ended - timedelta(days=days), ended, "Lee Navarro",
+                                            3, 3, outcome, ""), actor=actor)

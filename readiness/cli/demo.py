@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 
 from .. import commands
 from ..commands import lifecycle as support
-from ..commands import waivers
+from ..commands import pager, waivers
 from ..commands.campaigns import create_campaign
 from ..commands.facts import record_facts
 from ..commands.reviews import AnswerInput, confirm_answers
 from ..domain import checklists, reviews
 from ..domain.campaigns import CampaignFilter, CampaignInput
 from ..domain.facts import FactInput
+from ..domain.pager import TrialInput
 from ..extensions import db
 from ..models import User, clock_at, utcnow
 from ..queries.checklists import current_versions
@@ -127,32 +128,48 @@ def load_demo(now=None):
                 commands.withdraw_review(r, actor=author)
         return r
 
+    def trial(slug, started, ended, outcome, *, pages, actionable, notes=""):
+        """A pager trial of `slug` from `started` to `ended` days ago, recorded then."""
+        with at(ended, hours=-2):
+            pager.record_trial(services[slug], TrialInput(
+                (now - timedelta(days=started)).date(), (now - timedelta(days=ended)).date(),
+                "Lee Navarro", pages, actionable, outcome, notes), actor=lead)
+
     def move(slug, kind, days_ago, reason="", **details):
         with at(days_ago):
             support.transition(services[slug], kind, actor=lead, reason=reason, **details)
 
     review("invoice-pdf", launch, "approved", team, 390, took=9)
     move("invoice-pdf", "launch", 380)
-    review("ledger", launch, "approved", team, 330, took=5)
-    move("ledger", "launch", 324)
-    review("search-api", launch, "approved", searcher, 300, took=12, decider=1)
-    move("search-api", "launch", 287)
-    review("ledger", handoff, "approved", team, 270, took=8, decider=1)
-    move("ledger", "handoff", 260, "Stable for a quarter; Ops accepts the pager.")
+    with at(395):  # Ops' capacity, as an ops lead set it (engineer-hours a week)
+        pager.set_capacity(32.0, actor=lead)
+    review("ledger", launch, "approved", team, 400, took=5)
+    move("ledger", "launch", 394)
+    review("search-api", launch, "approved", searcher, 398, took=12, decider=1)
+    move("search-api", "launch", 385)
+    review("ledger", handoff, "approved", team, 225, took=8, decider=1)
+    trial("ledger", 228, 221, "passed", pages=4, actionable=4)
+    move("ledger", "handoff", 212, "Self-managed for half a year, quiet pager; Ops accepts it.",
+         ops_hours_estimate=10.0)
     review("checkout", launch, "approved", team, 355, took=4)
     move("checkout", "launch", 349, "Black-friday ready.")
     push_facts(services["ledger"], "ledger", now, 230, 8, pages=9, toil=62, slo=99.1)
-    move("ledger", "handback", 205,
+    move("ledger", "handback", 185,
          "Pager load tripled after the batch rewrite: **9 pages a week** for a month, "
          "and Ops spends most of its time on manual reconciliations.",
          return_conditions="Two quiet months: at most 2 pages a week, reconciliation "
                            "automated, then a new handoff review.",
          return_items=["pager-load", "runbooks-tested"],
          target_date=(now - timedelta(days=120)).date())
-    review("ledger", handoff, "approved", team, 150, took=7)
-    move("ledger", "handoff", 140, "Reconciliation automated; quiet for two months.")
-    review("search-api", handoff, "approved", searcher, 180, took=10)
-    move("search-api", "handoff", 168, "Accepted after the capacity work.")
+    review("search-api", handoff, "approved", searcher, 200, took=10)
+    trial("search-api", 200, 193, "passed", pages=6, actionable=5)
+    move("search-api", "handoff", 188, "Accepted after the capacity work.",
+         ops_hours_estimate=12.0)
+    # The yearly launch re-reviews of the two oldest live services.
+    review("ledger", launch, "approved", team, 110, took=4)
+    review("search-api", launch, "approved", searcher, 100, took=5, decider=1)
+    with at(60):
+        pager.set_capacity(36.0, actor=lead)
     review("fraud-score", launch, "changes_requested", team, 20)
     refunds = review("refunds", launch, "draft", team, 12, gaps=5)
     # On the draft: a waiver refused, and one waiting for a consultant (My work).
@@ -176,6 +193,7 @@ def load_demo(now=None):
     # handoff approved, not yet accepted.
     review("payouts", launch, "approved", team, 9, took=3, waive={"load-tested": 20})
     review("checkout", handoff, "approved", team, 8, took=4, decider=1)
+    trial("checkout", 12, 5, "passed", pages=2, actionable=2)  # ready for Ops to take
     push_facts(services["search-api"], "search-api", now, 70, 6, pages=12, toil=55, slo=99.2)
     move("search-api", "handback", 40,
          "**Twelve pages a week** since the index migration, and objectives missed "
@@ -186,6 +204,10 @@ def load_demo(now=None):
          return_items=["pager-load", "slo-attainment"],
          target_date=(now + timedelta(days=50)).date())
     move("invoice-pdf", "retire", 60, "Replaced by the billing platform's own invoices.")
+    review("ledger", handoff, "approved", team, 14, took=4)
+    trial("ledger", 20, 13, "passed", pages=3, actionable=3)
+    move("ledger", "handoff", 4, "Reconciliation automated; self-managed for six months.",
+         ops_hours_estimate=14.0)
     push_facts(services["ledger"], "ledger", now, 52, 8, pages=7, toil=35, slo=99.4)
     push_facts(services["search-api"], "search-api", now, 30, 5, pages=4, toil=20, slo=99.7)
     push_facts(services["checkout"], "checkout", now, 51, 8, pages=1, toil=10, slo=99.95)
@@ -193,6 +215,13 @@ def load_demo(now=None):
     # and a low-risk launch of a tier-3 service with one still in force.
     review("notify", launch, "approved", team, 100, took=4, waive={"load-tested": -20})
     move("notify", "launch", 95, "Launched with the load test waived for the holidays.")
+    trial("notify", 20, 13, "failed", pages=23, actionable=6,
+          notes="Most pages were a noisy disk alert; tune it and try again.")
+    with at(10):  # a past break-glass override: the gate let a hotfix through
+        pager.grant_override(services["notify"], actor=lead, reason="Hotfix for the "
+                             "order-email outage while the waiver question is settled.",
+                             expires_at=now - timedelta(days=10) + timedelta(hours=6),
+                             now=now - timedelta(days=10))
     review("status-page", versions["launch-low-risk"], "approved", searcher, 40, took=3,
            decider=1, waive={"rollback": 45})
     move("status-page", "launch", 36, "A low-risk launch: static pages behind the CDN.")

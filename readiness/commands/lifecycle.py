@@ -25,11 +25,15 @@ ACTIONS = {
 
 
 def transition(service, kind, *, actor, reason="", return_conditions="", return_items=(),
-               target_date=None, now=None):
+               target_date=None, now=None, ops_hours_estimate=None, over_cap_reason=""):
     """Move `service` by the transition `kind`, recording a management event.
 
     :raise domain.lifecycle.TransitionRefused: naming everything missing; nothing changes then.
     :raise InvalidInput: for a reason that is too long or a target date in the past.
+
+    A handoff takes the weekly Ops load estimated for the service (hours; it counts in
+    the ledger until an ops_hours_per_week fact arrives) and, when taking it puts Ops
+    over its cap, the ops lead's reason to go over; both are kept on the event.
     """
     now = now or utcnow()
     reason = (reason or "").strip()
@@ -41,7 +45,13 @@ def transition(service, kind, *, actor, reason="", return_conditions="", return_
     if unknown:
         raise InvalidInput(f"Not items of the handoff checklist: {', '.join(sorted(unknown))}.",
                            field="return_items")
-    found = situation(service, actor, reason, now)
+    over_cap_reason = (over_cap_reason or "").strip()
+    if len(over_cap_reason) > MAX_REASON:
+        raise InvalidInput(f"Keep it under {MAX_REASON:,} characters.",
+                           field="over_cap_reason")
+    found = situation(service, actor, reason, now,
+                      ops_hours=ops_hours_estimate if kind == "handoff" else None,
+                      over_cap_reason=over_cap_reason)
     outcome = domain_lifecycle.check(kind, found)
     if not outcome.allowed:
         raise domain_lifecycle.TransitionRefused(kind, outcome.missing)
@@ -51,6 +61,10 @@ def transition(service, kind, *, actor, reason="", return_conditions="", return_
         actor=actor, reason=reason, review_id=evidence.review_id if evidence else None,
         created_at=now,
     )
+    if kind == "handoff":
+        event.ops_hours_estimate = ops_hours_estimate
+        # Kept only when it was needed: the ledger shows handoffs that went over the cap.
+        event.over_cap_reason = over_cap_reason if found.over_cap else ""
     if kind == "handback":
         facts = latest_facts([service.id]).get(service.id, {})
         event.facts = {name: {"value": value, "observed_at": observed.isoformat(),

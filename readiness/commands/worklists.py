@@ -5,9 +5,10 @@ is an index range whose cost follows its entries, never the number of services
 - `service.handback_failing_from`: for an ops-managed service, the first moment its
   latest facts fail a required check of a current handback checklist
   (domain.checklists.failing_from); it is a handback candidate while that is <= now.
-- `service.ready_until`: for a service in development or self-managed, until when an
-  ops lead may launch it or accept its handoff on its approval
-  (domain.lifecycle.allowed_until); it waits on My work while now < that.
+- `service.ready_from` and `service.ready_until`: for a service in development or
+  self-managed, from and until when an ops lead may launch it or accept its handoff on
+  its approval (domain.lifecycle.allowed_window: a handoff also waits for self-managed
+  time and a passed pager trial); it waits on My work while from <= now < until.
 - `service.rereview_from`: for a live service with a launch approval, from when it
   needs a launch re-review (domain.lifecycle.rereview_from): its approval or a waiver
   it leans on expiring within 30 days, a more critical tier, a newer checklist
@@ -33,7 +34,8 @@ from ..extensions import db
 from ..models import ChecklistVersion, LatestFact, ManagementEvent, Review, Service
 from ..queries.checklists import current_required_checks, rereview_versions
 from ..queries.facts import latest_facts, latest_values
-from ..queries.lifecycle import latest_approval_id
+from ..queries.lifecycle import latest_approval_id, min_self_managed_days
+from ..queries.pager import trial_rules_of
 from ..queries.waivers import waiver_terms
 
 CHUNK = 1000
@@ -48,7 +50,7 @@ def _approval_columns():
 class _Found(NamedTuple):
     state: str
     situation: lifecycle.Situation
-    kept: tuple  # (handback_failing_from, ready_until, rereview_from) as stored
+    kept: tuple  # (handback_failing_from, ready_from, ready_until, rereview_from) stored
     rereview: dict | None  # what rereview_from reads of its launch approval, if any
 
 
@@ -57,15 +59,16 @@ def _situations(service_ids):
     the re-review moment reads, and the moments kept."""
     launch, launch_version, launch_columns = _approval_columns()
     handoff, handoff_version, handoff_columns = _approval_columns()
-    last_handback = (select(func.max(ManagementEvent.created_at))
-                     .where(ManagementEvent.service_id == Service.id,
-                            ManagementEvent.kind == "handback")
-                     .correlate(Service).scalar_subquery())
+    def last(kind):
+        return (select(func.max(ManagementEvent.created_at))
+                .where(ManagementEvent.service_id == Service.id, ManagementEvent.kind == kind)
+                .correlate(Service).scalar_subquery())
+
     rows = db.session.execute(
         select(Service.id, Service.state, Service.tier, Service.handback_failing_from,
-               Service.ready_until, Service.rereview_from, last_handback,
+               Service.ready_until, Service.rereview_from, last("handback"),
                launch.approved_tier, launch_version.checklist_id, launch_version.version,
-               *launch_columns, *handoff_columns)
+               *launch_columns, *handoff_columns, Service.ready_from, last("launch"))
         .select_from(Service)
         .outerjoin(launch, launch.id == latest_approval_id("launch"))
         .outerjoin(launch_version, launch_version.id == launch.checklist_version_id)
@@ -77,22 +80,27 @@ def _situations(service_ids):
         # writer at a time).
         .with_for_update(of=Service)).all()
     terms = waiver_terms([review_id for row in rows for review_id in (row[10], row[14])])
+    trials = trial_rules_of([row[0] for row in rows if row[1] == "self_managed"])
+    days = min_self_managed_days()
     found = {}
     for (service_id, state, tier, failing_from, ready_until, rereview_kept, last_handback_at,
-         approved_tier, checklist_id, version, *approvals) in rows:
+         approved_tier, checklist_id, version, *approvals, ready_from, launched_at) in rows:
         launch_approval = (lifecycle.Approval(*approvals[:4], terms.get(approvals[0], ()))
                            if approvals[0] else None)
         handoff_approval = (lifecycle.Approval(*approvals[4:], terms.get(approvals[4], ()))
                             if approvals[4] else None)
         situation = lifecycle.Situation(
             state=state, now=None, launch_approval=launch_approval,
-            handoff_approval=handoff_approval, last_handback_at=last_handback_at)
+            handoff_approval=handoff_approval, last_handback_at=last_handback_at,
+            launched_at=launched_at, min_self_managed_days=days,
+            trials=trials.get(service_id, ()))
         rereview = None
         if launch_approval is not None and state in lifecycle.LIVE_STATES:
             rereview = {"approval": launch_approval, "approved_tier": approved_tier,
                         "tier": tier, "checklist_id": checklist_id, "version": version}
         found[service_id] = _Found(state, situation,
-                                   (failing_from, ready_until, rereview_kept), rereview)
+                                   (failing_from, ready_from, ready_until, rereview_kept),
+                                   rereview)
     return found
 
 
@@ -133,14 +141,15 @@ def refresh_worklists(service_ids=None, *, state=None):
             if f.state == "ops_managed":
                 failing = checklists.failing_from(
                     checks, latest_values(facts.get(service_id, {})))
-            ready = lifecycle.allowed_until(f.situation)
+            window = lifecycle.allowed_window(f.situation)
+            ready_from, ready = window if window is not None else (None, None)
             rereview = _rereview_moment(f.rereview, asking or {})
-            if (failing, ready, rereview) != f.kept:
+            if (failing, ready_from, ready, rereview) != f.kept:
                 rows.append({"id_": service_id, "failing": failing, "ready": ready,
-                             "rereview": rereview})
+                             "ready_from": ready_from, "rereview": rereview})
         if rows:
             _store(rows, handback_failing_from="failing", ready_until="ready",
-                   rereview_from="rereview")
+                   ready_from="ready_from", rereview_from="rereview")
         changed += len(rows)
     return changed
 

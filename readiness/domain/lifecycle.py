@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
+from .pager import MIN_TRIAL_DAYS, TRIAL_COUNTS_FOR, counting_trial
 from .waivers import expires_at as waiver_expires_at
 
 
@@ -130,6 +131,21 @@ class Situation:
     handoff_approval: Approval | None = None  # the latest approved handoff review
     last_handback_at: datetime | None = None
     reason: str = ""
+    # Who carries the pager, measured (a handoff's guards): when it was launched, the
+    # self-managed time a handoff needs since then (or since its latest handback), its
+    # pager trials (domain.pager.Trial), and, when taking it would put Ops over its cap,
+    # what the ledger would say ("after taking …"), with the ops lead's reason to go over.
+    launched_at: datetime | None = None
+    min_self_managed_days: int = 0
+    trials: tuple = ()
+    over_cap: str | None = None
+    over_cap_reason: str = ""
+
+    @property
+    def self_managed_since(self):
+        """The latest launch or handback: the self-managed time and trials count from it."""
+        moments = [m for m in (self.launched_at, self.last_handback_at) if m is not None]
+        return max(moments, default=None)
 
 
 @dataclass(frozen=True)
@@ -194,8 +210,69 @@ def _guard_missing(transition, s):
         if not approval.is_valid(s.now):
             return [f"a handoff approval that has not expired (review {approval.review_id} "
                     f"expired {approval.expires_at():%Y-%m-%d})"]
-        return _waiver_missing(approval, s.now)
+        return [*_waiver_missing(approval, s.now), *_pager_missing(s)]
     return []
+
+
+def _pager_missing(s):
+    """Who carries the pager, measured: self-managed long enough, a passed pager trial,
+    and Ops' capacity; each refusal says what is missing and when it can be met."""
+    missing = []
+    since = s.self_managed_since
+    what = "handback" if since is not None and since == s.last_handback_at else "launch"
+    if since is not None and s.min_self_managed_days:
+        eligible = since + timedelta(days=s.min_self_managed_days)
+        if s.now < eligible:
+            missing.append(f"at least {s.min_self_managed_days} days self-managed since its "
+                           f"{what} on {since:%Y-%m-%d} (eligible from {eligible:%Y-%m-%d})")
+    if counting_trial(s.trials, since, s.now) is None:
+        after = f" ended after its {what} on {since:%Y-%m-%d}" if since else ""
+        passed = [t for t in s.trials if t.outcome == "passed"
+                  and (since is None or t.ended_at > since)]
+        if passed:
+            last = max(passed, key=lambda t: t.ended_on)
+            hint = (f"the last one ended on {last.ended_on:%Y-%m-%d}, more than "
+                    f"{TRIAL_COUNTS_FOR.days} days ago")
+        else:
+            earliest = max(s.now, since or s.now) + timedelta(days=MIN_TRIAL_DAYS)
+            hint = (f"none yet: a trial started now could end on {earliest:%Y-%m-%d} at the "
+                    f"earliest")
+        missing.append(f"a passed pager trial{after} and at most {TRIAL_COUNTS_FOR.days} "
+                       f"days ago ({hint})")
+    if s.over_cap and not s.over_cap_reason.strip():
+        missing.append(f"a reason to go over the Ops cap of 50 % ({s.over_cap})")
+    return missing
+
+
+def handoff_window(situation):
+    """(from, until) in which the guards of a handoff on its approval hold (the actor,
+    reason and capacity aside: a person gives those at the moment), or None. Kept on the
+    service (ready_from, ready_until) so the waiting handoffs are an index range."""
+    approval = situation.handoff_approval
+    if approval is None:
+        return None
+    since = situation.self_managed_since
+    start = approval.approved_at
+    if since is not None and situation.min_self_managed_days:
+        start = max(start, since + timedelta(days=situation.min_self_managed_days))
+    # The passed trials after `since` count for TRIAL_COUNTS_FOR each: the last stretch
+    # they cover without a gap is when one counts from now on.
+    spans = sorted((t.ended_at, t.ended_at + TRIAL_COUNTS_FOR) for t in situation.trials
+                   if t.outcome == "passed" and (since is None or t.ended_at > since))
+    if not spans:
+        return None
+    covered_from, covered_until = spans[-1]
+    for begin, end in reversed(spans[:-1]):
+        if end >= covered_from:
+            covered_from = min(covered_from, begin)
+    start = max(start, covered_from)
+    end = approval.holds_until() or FOREVER
+    end = min(end, covered_until + timedelta(microseconds=1))  # counts on its 90th day
+    at_start = replace(situation, now=start, actor_is_ops_lead=True, over_cap=None,
+                       reason=situation.reason or "-")
+    if start >= end or not check("handoff", at_start).allowed:
+        return None
+    return start, end
 
 
 def _waiver_missing(approval, now):
@@ -216,17 +293,20 @@ FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 NEXT_ON_APPROVAL = {State.DEVELOPMENT: "launch", State.SELF_MANAGED: "handoff"}
 
 
-def allowed_until(situation):
-    """Until when an ops lead may make the service's next move on an approval (launch from
-    development, handoff from self-managed), as `check` decides: the moment it stops
-    being allowed (FOREVER when its approval never expires), or None when it is not
-    allowed at its approval's moment, nor ever after. `situation.now` is not read.
+def allowed_window(situation):
+    """(from, until) in which an ops lead may make the service's next move on an
+    approval (launch from development, handoff from self-managed), as `check` decides
+    (a person's reason and, for a handoff, Ops' capacity aside): `until` is FOREVER
+    when nothing makes it run out; None when it is not allowed at any moment from the
+    approval on. `situation.now` is not read.
 
-    Only an approval's expiry depends on the time, so the move is allowed at `now`
-    exactly when the moment is not None and now < moment; pages keep it, and their
-    lists of waiting services are index ranges.
+    Only expiries, the self-managed time and the pager trials' ages depend on the time,
+    so the move is allowed at `now` exactly when from <= now < until; pages keep both,
+    and their lists of waiting services are index ranges.
     """
     transition = NEXT_ON_APPROVAL.get(situation.state)
+    if transition == "handoff":
+        return handoff_window(situation)
     approval = transition and getattr(situation, f"{transition}_approval")
     if approval is None:
         return None
@@ -234,7 +314,13 @@ def allowed_until(situation):
                           reason=situation.reason or "-")
     if not check(transition, at_approval).allowed:
         return None
-    return approval.holds_until() or FOREVER
+    return approval.approved_at, approval.holds_until() or FOREVER
+
+
+def allowed_until(situation):
+    """The end of allowed_window, or None."""
+    window = allowed_window(situation)
+    return None if window is None else window[1]
 
 
 def available(situation):

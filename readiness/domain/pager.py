@@ -91,8 +91,9 @@ class Trial:
 
     @property
     def ended_at(self) -> datetime:
-        """The end of its last day."""
-        return day_start(self.ended_on + timedelta(days=1))
+        """The start (00:00 UTC) of its end date: a trial from the 1st to the 8th lasted 7
+        days, and counts from the 8th on."""
+        return day_start(self.ended_on)
 
 
 def counting_trial(trials: Iterable[Trial], since: datetime | None, now: datetime):

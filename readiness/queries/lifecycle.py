@@ -4,6 +4,7 @@ handback candidates, open return conditions. The rules live in domain.lifecycle.
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -13,6 +14,7 @@ from ..models import ChecklistVersion, ManagementEvent, Review, Service, utcnow
 from . import worklists
 from .checklists import current_versions, rereview_versions
 from .facts import latest_facts, latest_values
+from .pager import ledger, trial_rules, trials_of
 from .waivers import waiver_terms, with_waivers
 from .worklists import Worklist, count_upto
 
@@ -54,9 +56,21 @@ def last_event(service_id, kind=None):
     ).first()
 
 
-def situation(service, actor, reason="", now=None):
-    """What the lifecycle guards need to know about `service` and `actor`."""
+def min_self_managed_days():
+    """HANDOFF_MIN_SELF_MANAGED_DAYS (environment; default 180)."""
+    return current_app.config["HANDOFF_MIN_SELF_MANAGED_DAYS"]
+
+
+def situation(service, actor, reason="", now=None, *, ops_hours=None, over_cap_reason=""):
+    """What the lifecycle guards need to know about `service` and `actor`; with
+    `ops_hours` (a handoff's load estimate), whether taking it puts Ops over its cap."""
     handback = last_event(service.id, "handback")
+    launch = last_event(service.id, "launch")
+    over_cap = None
+    if ops_hours is not None and service.state == "self_managed":
+        book, _ = ledger()
+        if book.is_over(ops_hours):
+            over_cap = book.after_taking(service.name, ops_hours)
     return lifecycle.Situation(
         state=service.state, now=now or utcnow(),
         actor_is_ops_lead=bool(actor and actor.is_authenticated and actor.is_ops_lead),
@@ -65,6 +79,10 @@ def situation(service, actor, reason="", now=None):
         handoff_approval=latest_approval(service.id, "handoff"),
         last_handback_at=handback.created_at if handback else None,
         reason=reason,
+        launched_at=launch.created_at if launch else None,
+        min_self_managed_days=min_self_managed_days(),
+        trials=trial_rules(trials_of(service.id)),
+        over_cap=over_cap, over_cap_reason=over_cap_reason,
     )
 
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from ..domain import lifecycle
@@ -41,7 +41,8 @@ def ready_for(transition, now, limit=None):
                       Review.approved_at, Service.ready_until)
                .select_from(Service).join(Service.team)
                .join(Review, Review.id == latest_approval_id(transition))
-               .where(Service.state == WAITING_FOR[transition], Service.ready_until > now)
+               .where(Service.state == WAITING_FOR[transition], Service.ready_until > now,
+                      or_(Service.ready_from.is_(None), Service.ready_from <= now))
                .order_by(Service.ready_until, Service.name, Service.id))
     rows = db.session.execute(waiting if limit is None else waiting.limit(limit)).all()
     total, capped = ((len(rows), False) if limit is None or len(rows) < limit

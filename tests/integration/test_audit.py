@@ -220,7 +220,7 @@ def handed_back_service():
     from readiness.domain.facts import FactInput
     from readiness.models import utcnow
 
-    from ..factories import make_checklist_version, make_service
+    from ..factories import make_checklist_version, make_service, make_trial
 
     team = make_team()
     lead = make_user(email="lead@example.com", roles=("ops_lead",))
@@ -234,7 +234,8 @@ def handed_back_service():
                  actor=lead)
     record_facts(service, [FactInput("pages_per_week", 12.0, now, "pd"),
                            FactInput("slo_attainment_pct", 98.5, now, "slo")], actor=lead)
-    transition(service, "launch", actor=lead)
+    transition(service, "launch", actor=lead, now=utcnow() - timedelta(days=10))
+    make_trial(service)  # Ops shadowed its pager for a week
     transition(service, "handoff", actor=lead)
     transition(service, "handback", actor=lead, reason="12 pages a week",
                return_conditions="Two pages a week for a month.")

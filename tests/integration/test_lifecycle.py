@@ -19,6 +19,7 @@ from ..factories import (
     make_review,
     make_service,
     make_team,
+    make_trial,
     make_user,
 )
 
@@ -81,14 +82,17 @@ def test_handback_then_handoff_needs_a_new_handoff_review(client, login, org):
         make_review(service=service, checklist_version=org["launch"], state="approved")
         make_review(service=service, checklist_version=org["handoff"], state="approved")
     service.state = "self_managed"
+    make_trial(service, ended_days_ago=21)  # a passed pager trial: Ops shadowed a week
     db.session.commit()
     login(org["lead"])
-    assert "handed off" in text(hand_off(client))
+    with clock_at(utcnow() - timedelta(days=20)):  # handed off twenty days ago
+        assert "handed off" in text(hand_off(client))
     assert state() == "ops_managed"
 
-    back = client.post("/services/ledger/hand-back", data={
-        "reason": "Nine pages a week.", "return_conditions": "A quiet month.",
-        "return_items": ["pager-load"], "target_date": "2099-01-31"})
+    with clock_at(utcnow() - timedelta(days=10)):  # handed back ten days ago
+        back = client.post("/services/ledger/hand-back", data={
+            "reason": "Nine pages a week.", "return_conditions": "A quiet month.",
+            "return_items": ["pager-load"], "target_date": "2099-01-31"})
     assert back.status_code == 302
     assert state() == "self_managed"
     page = text(client.get("/services/ledger"))
@@ -100,6 +104,10 @@ def test_handback_then_handoff_needs_a_new_handoff_review(client, login, org):
     assert state() == "self_managed"
 
     make_review(service=service, checklist_version=org["handoff"], state="approved")
+    db.session.commit()
+    refused = hand_off(client)  # the trial before the handback no longer counts
+    assert "a passed pager trial ended after its handback on" in text(refused)
+    make_trial(db.session.get(type(service), service.id))
     db.session.commit()
     assert "handed off" in text(hand_off(client))
     assert state() == "ops_managed"
@@ -395,6 +403,7 @@ def test_a_handoff_with_a_launch_approval_about_to_expire_says_so(client, login,
                                                       "valid_for_days": 20})
     make_review(service=service, checklist_version=soon, state="approved")
     make_review(service=service, checklist_version=org["handoff"], state="approved")
+    make_trial(service)
     db.session.commit()
     login(org["lead"])
     page = text(client.get("/services/ledger"))

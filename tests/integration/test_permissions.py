@@ -17,7 +17,14 @@ from readiness.commands.waivers import request_waiver
 from readiness.extensions import db
 from readiness.models import utcnow
 
-from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
+from ..factories import (
+    make_checklist_version,
+    make_review,
+    make_service,
+    make_team,
+    make_trial,
+    make_user,
+)
 
 ROLES = ("anonymous", "owner", "other_team", "consultant", "ops_lead", "admin")
 SIGNED_IN = set(ROLES) - {"anonymous"}
@@ -139,8 +146,9 @@ def world(app):
     handoff = make_checklist_version("handoff-readiness", stage="handoff")
     make_review(service=make_service(slug="ready", team=owners), checklist_version=version,
                 state="approved")
-    make_review(service=make_service(slug="selfm", team=owners, state="self_managed"),
-                checklist_version=handoff, state="approved")
+    selfm = make_service(slug="selfm", team=owners, state="self_managed")
+    make_review(service=selfm, checklist_version=handoff, state="approved")
+    make_trial(selfm)
     make_service(slug="opsm", team=owners, state="ops_managed")
     db.session.commit()
     token, _ = create_token(owner, name="owner's", actor=owner)

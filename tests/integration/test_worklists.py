@@ -29,7 +29,7 @@ from readiness.queries.checklists import current_required_checks, current_versio
 from readiness.queries.facts import latest_facts
 from readiness.queries.work import WAITING_FOR, ready_for
 
-from ..factories import make_review, make_service, make_team, make_user
+from ..factories import make_review, make_service, make_team, make_trial, make_user
 
 SEEDS = range(5)
 FACTS = {"pages_per_week": (1, 2, 6), "ops_toil_pct": (10, 60), "slo_attainment_pct": (98, 99.9),
@@ -98,13 +98,18 @@ def test_random_operations_keep_the_worklists(app, seed, tmp_path):
                                  state="submitted")
             commands.decide_review(review, actor=consultant, verdict="approve",
                                    comment="", item_comments={})
+        elif action < 0.4 and service.state == "self_managed":  # a pager trial, of any age
+            make_trial(service, ended_days_ago=rng.choice((1, 10, 85, 120)),
+                       outcome=rng.choice(("passed", "passed", "failed")))
         elif action < 0.36:  # a tier change: more critical ones ask for a re-review
             update_service(service, actor=lead, tier=rng.choice((1, 2, 3)))
         elif action < 0.6 and (service.state != "ops_managed" or rng.random() < 0.2):
             kind = NEXT_MOVE[service.state] if rng.random() < 0.8 else rng.choice(
                 ("launch", "handoff", "handback", "retire"))
+            # Launched a month back, so that pager trials can end after the launch.
+            when = start - timedelta(days=30) if kind == "launch" else None
             with contextlib.suppress(lifecycle.TransitionRefused):
-                transition(service, kind, actor=lead, reason="a reason")
+                transition(service, kind, actor=lead, reason="a reason", now=when)
         else:
             record_facts(service, [
                 FactInput(name, float(rng.choice(values)),
@@ -120,6 +125,19 @@ def test_random_operations_keep_the_worklists(app, seed, tmp_path):
     commands.decide_review(make_review(service=newcomer, checklist_version=versions["launch"],
                                        state="submitted"),
                            actor=consultant, verdict="approve", comment="", item_comments={})
+    failing = make_service(team=team, state="ops_managed")  # a handback candidate
+    services.append(failing)
+    record_facts(failing, [FactInput("pages_per_week", 40.0, start, "t")], actor=None)
+    ready = make_service(team=team)  # launched, trial passed, handoff approved
+    services.append(ready)
+    for stage in ("launch", "handoff"):
+        commands.decide_review(make_review(service=ready, checklist_version=versions[stage],
+                                           state="submitted"),
+                               actor=consultant, verdict="approve", comment="",
+                               item_comments={})
+        if stage == "launch":
+            transition(ready, "launch", actor=lead, now=start - timedelta(days=30))
+            make_trial(ready, ended_days_ago=3)
     db.session.commit()
 
     moments = [utcnow(), start + timedelta(days=1), start + timedelta(days=8),
@@ -249,3 +267,24 @@ def test_a_launch_checklist_asking_for_re_reviews_lists_live_services_at_once(
     assert [(r.service.slug, r.reasons) for r in found.items] == [
         ("live", ["version 2 of its launch checklist asks for a re-review (approved against "
                   "version 1)"])]
+
+
+def test_a_handoff_waits_on_my_work_from_the_end_of_its_self_managed_time(app):
+    app.config["HANDOFF_MIN_SELF_MANAGED_DAYS"] = 180
+    assert not commands.sync_checklists(["checklists"]).errors
+    versions = {v.stage: v for v in db.session.query(ChecklistVersion)}
+    lead = make_user(roles=("ops_lead",))
+    service = make_service()
+    make_review(service=service, checklist_version=versions["launch"], state="approved")
+    start = utcnow()
+    transition(service, "launch", actor=lead, now=start - timedelta(days=100))
+    make_trial(service, ended_days_ago=2)
+    make_review(service=service, checklist_version=versions["handoff"], state="approved")
+    db.session.commit()
+    assert service.ready_from == start - timedelta(days=100) + timedelta(days=180)
+    for moment, waiting in [(start, False), (service.ready_from - timedelta(hours=1), False),
+                            (service.ready_from, True)]:
+        assert {r.slug for r in ready_for("handoff", moment).items} == (
+            {service.slug} if waiting else set()), moment
+        assert plain_ready([service], moment, "handoff") == (
+            {service.slug} if waiting else set())

@@ -63,6 +63,8 @@ def create_app(test_config=None):
     errors.register(app)
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(excerpt, "excerpt")
+    # A sentence's first letter up, the rest as written (|capitalize lowers names).
+    app.add_template_filter(lambda text: text[:1].upper() + text[1:], "sentence")
     app.add_template_global(labels.state_label, "state_label")
     register_commands(app)
 

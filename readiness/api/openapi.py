@@ -120,12 +120,22 @@ SCHEMAS = {
         }],
     },
     "Gate": {
-        "type": "object", "required": ["service", "allowed", "state", "reasons", "waivers"],
+        "type": "object", "required": ["service", "allowed", "state", "reasons", "waivers",
+                                       "environment", "advisory", "override"],
         "properties": {
             "service": SLUG, "allowed": {"type": "boolean"},
             "state": {"type": "string", "enum": list(SERVICE_STATES)},
             "reasons": {"type": "array", "items": {"type": "string"},
                         "description": "Why not, when not allowed; empty when allowed."},
+            "environment": {"type": "string"},
+            "advisory": {"type": "boolean",
+                         "description": "True for a refusal in an advisory environment "
+                                        "(answered 200)."},
+            "override": {"oneOf": [{"type": "null"}, {
+                "type": "object", "required": ["by", "reason", "expires_at"],
+                "description": "The break-glass override letting it through (200).",
+                "properties": {"by": NULLABLE_STRING, "reason": {"type": "string"},
+                               "expires_at": {"type": "string", "format": "date-time"}}}]},
             "waivers": {
                 "type": "array",
                 "description": "The granted waivers the launch approval leans on.",
@@ -309,10 +319,18 @@ def _document():
                               "401": UNAUTHORIZED, "404": NOT_FOUND}}},
             "/api/v1/services/{slug}/gate": {"get": {
                 "operationId": "gate",
-                "summary": "May the service take production traffic?",
-                "parameters": [SLUG_PARAMETER],
-                "responses": {"200": json_body(ref("Gate"), "Allowed."),
+                "summary": "May the service take traffic in an environment?",
+                "description": "environment (default production) is enforce or advisory "
+                               "(GATE_ENVIRONMENTS): an advisory refusal is a 200 with "
+                               "advisory true; a break-glass override answers 200.",
+                "parameters": [SLUG_PARAMETER, {
+                    "name": "environment", "in": "query", "required": False,
+                    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$",
+                               "maxLength": 64, "default": "production"}}],
+                "responses": {"200": json_body(ref("Gate"), "Allowed, overridden or "
+                                                            "advisory."),
                               "409": json_body(ref("Gate"), "Refused, with the reasons."),
+                              "400": problem("The environment is not a name."),
                               "401": UNAUTHORIZED, "404": NOT_FOUND}}},
             "/api/v1/services/{slug}/facts": {"post": {
                 "operationId": "recordFacts",

@@ -14,6 +14,7 @@ from ..commands.facts import FactsConflict
 from ..commands.facts import record_facts as store_facts
 from ..domain import checklists, permissions
 from ..domain.facts import parse_facts
+from ..domain.inputs import SLUG_PATTERN
 from ..extensions import db
 from ..faults import bookkeeping
 from ..metrics import FACTS_STORED, GATE_ANSWERS
@@ -170,14 +171,16 @@ def service(slug):
 
 @bp.get("/services/<slug>/gate")
 def gate(slug):
+    environment = request.args.get("environment", "production")
+    if not SLUG_PATTERN.fullmatch(environment) or len(environment) > 64:
+        raise Problem(400, "Bad Request", "environment is a name like production or staging "
+                                          "(lowercase letters, digits and dashes).")
     found = situations.gate(slug)
     if found is None:
         raise Problem(404, "Not Found", f"There is no service '{slug}'.")
-    decision = found.decision
-    GATE_ANSWERS.labels("allowed" if decision.allowed else "refused").inc()
-    return jsonify({"service": found.slug, "allowed": decision.allowed, "state": found.state,
-                    "reasons": list(decision.reasons), "waivers": found.waivers_body()}), (
-        200 if decision.allowed else 409)
+    body, passes = situations.gate_body(found, environment)
+    GATE_ANSWERS.labels("allowed" if passes else "refused").inc()
+    return jsonify(body), 200 if passes else 409
 
 
 @bp.post("/services/<slug>/facts")

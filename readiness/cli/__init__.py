@@ -192,31 +192,39 @@ def verify_command(show_head, kept_head):
 
 @click.command("gate")
 @click.argument("service")
-def gate_command(service):
-    """Say whether SERVICE (its slug) may take production traffic, and why.
+@click.option("--environment", default="production", show_default=True,
+              help="The environment asked about: enforce or advisory (GATE_ENVIRONMENTS).")
+def gate_command(service, environment):
+    """Say whether SERVICE (its slug) may take traffic in ENVIRONMENT, and why.
 
     Yes while it is self-managed or Ops-managed and its latest approved launch
     review is still valid; no while it is in development or retired, when
-    that approval has expired, or when a waiver it leans on has expired. Lists
-    the waivers the approval leans on. Exits 0 when allowed, 1 when refused, 2
-    when there is no such service. Use it as a deploy step in CI.
+    that approval has expired, or when a waiver it leans on has expired. An
+    active break-glass override lets it through; in an advisory environment a
+    refusal is reported and passes. Lists the waivers the approval leans on.
+    Answers as GET /api/v1/services/SLUG/gate does: exits 0 when that answers
+    200, 1 when it answers 409, 2 when there is no such service.
     """
     found = situations.gate(service)
     if found is None:
         click.echo(f"{service}: no such service", err=True)
         sys.exit(2)
-    decision = found.decision
+    body, passes = situations.gate_body(found, environment)
     state = lifecycle.STATE_LABELS[found.state].lower()
-    if decision.allowed:
+    if body["override"]:
+        override = body["override"]
+        click.echo(f"{service}: allowed by a break-glass override ({state}) from "
+                   f"{override['by']} until {override['expires_at']}: {override['reason']}")
+    elif found.decision.allowed:
         click.echo(f"{service}: allowed ({state})")
     else:
-        click.echo(f"{service}: refused ({state})")
-        for reason in decision.reasons:
-            click.echo(f"  - {reason}")
-    for waiver in found.waivers_body():
+        click.echo(f"{service}: refused ({state}){' (advisory)' if body['advisory'] else ''}")
+    for reason in body["reasons"]:
+        click.echo(f"  - {reason}")
+    for waiver in body["waivers"]:
         click.echo(f"  waiver: {waiver['item']} ({waiver['title']}) until "
                    f"{waiver['expires_on']}")
-    if not decision.allowed:
+    if not passes:
         sys.exit(1)
 
 

@@ -353,6 +353,31 @@ def gate(state, launch_approval, now):
     return GateDecision(not reasons, tuple(reasons))
 
 
+@dataclass(frozen=True)
+class GateAnswer:
+    """What the gate answers for an environment: `passes` (HTTP 200, CLI exit 0) when
+    the decision allows it, an active break-glass override lets it through, or the
+    environment is advisory (then `advisory`: the refusal is only reported)."""
+
+    passes: bool
+    advisory: bool
+    overridden: bool
+
+
+GATE_MODES = ("enforce", "advisory")
+
+
+def gate_answer(decision, mode, has_override):
+    """The gate's answer to an environment in `mode` (enforce or advisory)."""
+    if decision.allowed:
+        return GateAnswer(True, False, False)
+    if has_override:
+        return GateAnswer(True, False, True)
+    if mode == "advisory":
+        return GateAnswer(True, True, False)
+    return GateAnswer(False, False, False)
+
+
 def rereview_reasons(*, now, expires_at, approved_tier, tier, approved_version,
                      rereview_version, waivers=()):
     """Why a service needs a new launch review, or [] (DESIGN.md "Re-reviews"): its

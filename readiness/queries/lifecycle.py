@@ -10,7 +10,14 @@ from sqlalchemy.orm import joinedload
 
 from ..domain import checklists, lifecycle
 from ..extensions import db
-from ..models import ChecklistVersion, ManagementEvent, Review, Service, utcnow
+from ..models import (
+    ChecklistVersion,
+    GateOverride,
+    ManagementEvent,
+    Review,
+    Service,
+    utcnow,
+)
 from . import worklists
 from .checklists import current_versions, rereview_versions
 from .facts import latest_facts, latest_values
@@ -94,6 +101,7 @@ class Gate:
     state: str
     decision: lifecycle.GateDecision
     launch_approval: lifecycle.Approval | None
+    override: object = None  # the active GateOverride, if any
 
     def waivers_body(self):
         """The waivers its launch approval leans on, as the API's gate body lists them."""
@@ -104,7 +112,8 @@ class Gate:
 
 # The service and its latest launch approval in one statement, built once.
 GATE_QUERY = (
-    select(Service.slug, Service.state, Review.id.label("review_id"), Review.created_at,
+    select(Service.id, Service.slug, Service.state, Review.id.label("review_id"),
+           Review.created_at,
            Review.approved_at, ChecklistVersion.valid_for_days)
     .select_from(Service)
     .outerjoin(Review, Review.id == latest_approval_id("launch"))
@@ -118,13 +127,42 @@ def gate(slug, now=None):
 
     The one loader of the gate: the API, the CLI and the service page all ask it, and it
     decides by domain.lifecycle.gate."""
+    now = now or utcnow()
     row = db.session.execute(GATE_QUERY, {"slug": slug}).first()
     if row is None:
         return None
     approval = None if row.review_id is None else with_waivers(lifecycle.Approval(
         row.review_id, row.created_at, row.approved_at, row.valid_for_days))
-    return Gate(row.slug, row.state, lifecycle.gate(row.state, approval, now or utcnow()),
-                approval)
+    decision = lifecycle.gate(row.state, approval, now)
+    override = None if decision.allowed else db.session.scalars(
+        select(GateOverride).where(GateOverride.service_id == row.id,
+                                   GateOverride.expires_at > now)
+        .order_by(GateOverride.expires_at.desc()).limit(1)
+        .options(joinedload(GateOverride.granted_by))).first()
+    return Gate(row.slug, row.state, decision, approval, override)
+
+
+def gate_body(found, environment):
+    """(the gate's JSON body, whether it passes: HTTP 200 / exit 0) of a Gate for
+    `environment`: the API's and the CLI's one answer (docs/lifecycle.md)."""
+    answer = lifecycle.gate_answer(found.decision, gate_mode(environment),
+                                   found.override is not None)
+    override = found.override if answer.overridden else None
+    return {"service": found.slug, "allowed": found.decision.allowed or answer.overridden,
+            "state": found.state, "reasons": list(found.decision.reasons),
+            "waivers": found.waivers_body(), "environment": environment,
+            "advisory": answer.advisory,
+            "override": None if override is None else {
+                "by": override.granted_by.name if override.granted_by else None,
+                "reason": override.reason,
+                "expires_at": override.expires_at.isoformat().replace("+00:00", "Z")}}, \
+        answer.passes
+
+
+def gate_mode(environment):
+    """enforce or advisory for an environment name (GATE_ENVIRONMENTS; production
+    enforces, names not set are advisory)."""
+    return current_app.config["GATE_ENVIRONMENTS"].get(environment, "advisory")
 
 
 def failing_handback_items(facts, now, versions=None):

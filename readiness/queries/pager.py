@@ -19,6 +19,20 @@ def trials_of(service_id):
                               ).all()
 
 
+def trial_pages(trials):
+    """{trial id: [(observed_at, pages_per_week)]} of each trial's service's readings
+    taken during it, beside the grades (one statement a trial; pages show a few)."""
+    found = {}
+    for trial in trials[:10]:
+        found[trial.id] = db.session.execute(
+            select(Fact.observed_at, Fact.value)
+            .where(Fact.service_id == trial.service_id, Fact.name == "pages_per_week",
+                   Fact.observed_at >= pager.day_start(trial.started_on),
+                   Fact.observed_at <= pager.day_start(trial.ended_on))
+            .order_by(Fact.observed_at).limit(20)).all()
+    return found
+
+
 def trial_rules(trials):
     return tuple(pager.Trial(t.started_on, t.ended_on, t.outcome) for t in trials)
 
@@ -130,3 +144,11 @@ def ledger_history(now, weeks=12):
         capacity = next((hours for hours, at in reversed(settings) if at <= end), None)
         points.append((end.date(), load, capacity))
     return points
+
+
+def over_cap_handoffs(limit=20):
+    """The latest handoffs that went over the Ops cap, with the ops lead's reason."""
+    return db.session.scalars(
+        select(ManagementEvent).where(ManagementEvent.kind == "handoff",
+                                      ManagementEvent.over_cap_reason != "")
+        .order_by(ManagementEvent.created_at.desc()).limit(limit)).all()

@@ -229,7 +229,8 @@ def test_the_gate_api_and_the_cli_agree_for_every_demo_service(app, client, runn
         if api.status_code != 404:
             body = api.get_json()
             assert body["service"] == slug and body["allowed"] is (cli.exit_code == 0)
-            assert set(body) == {"service", "allowed", "state", "reasons", "waivers"}
+            assert set(body) == {"service", "allowed", "state", "reasons", "waivers",
+                                 "environment", "advisory", "override"}
             assert all(reason in cli.output for reason in body["reasons"])
             assert all(f"waiver: {w['item']} ({w['title']}) until {w['expires_on']}"
                        in cli.output for w in body["waivers"])

@@ -61,7 +61,15 @@ def cases(w):
         "reviews.decide": Case(f"/reviews/{submitted.id}/decision", {"consultant"},
                                {"verdict": "request_changes", "comment": "More, please."}),
         "lifecycle.launch": Case("/services/ready/launch", {"ops_lead", "admin"}),
-        "lifecycle.hand_off": Case("/services/selfm/hand-off", {"ops_lead"}),
+        "lifecycle.hand_off": Case("/services/selfm/hand-off", {"ops_lead"},
+                                   {"ops_hours": "4"}),
+        "lifecycle.record_trial": Case("/services/selfm/trials", {"ops_lead", "admin"}, {
+            "started_on": w["trial_from"], "ended_on": w["trial_to"], "shadow": "Lee",
+            "pages_total": "3", "pages_actionable": "2", "outcome": "passed"}),
+        # selfm has no launch approval: its gate refuses, so an override means something.
+        "lifecycle.override": Case("/services/selfm/override", {"ops_lead"},
+                                   {"hours": "4", "reason": "Hotfix."}),
+        "lifecycle.set_capacity": Case("/ledger/capacity", {"ops_lead"}, {"hours": "40"}),
         "lifecycle.hand_back": Case("/services/opsm/hand-back", {"ops_lead", "admin"},
                                     {"reason": "Too many pages.",
                                      "return_conditions": "A quiet month."}),
@@ -119,7 +127,8 @@ ENDPOINTS = post_endpoints()
 def test_every_post_route_has_a_row():
     world = {"draft": None, "submitted": None, "version": None, "target": None,
              "others": None, "token": None, "handoff": None, "subscription": None,
-             "delivery": None, "waiver": None, "waiver_until": None}
+             "delivery": None, "waiver": None, "waiver_until": None, "trial_from": None,
+             "trial_to": None}
 
     class Anything:
         id = 0
@@ -160,7 +169,10 @@ def world(app):
     waiver = request_waiver(draft, actor=owner, item_id="pager-load", reason="Not yet.",
                             control="Daily look.", expires_on=until)
     db.session.commit()
-    return {"waiver": waiver, "waiver_until": until, "draft": draft, "submitted": submitted,
+    today = utcnow().date()
+    return {"trial_from": (today - timedelta(days=9)).isoformat(),
+            "trial_to": (today - timedelta(days=2)).isoformat(),
+            "waiver": waiver, "waiver_until": until, "draft": draft, "submitted": submitted,
             "version": version, "target": target,
             "others": others, "token": token, "handoff": handoff,
             "subscription": subscription, "delivery": delivery}

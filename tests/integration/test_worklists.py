@@ -269,8 +269,8 @@ def test_a_launch_checklist_asking_for_re_reviews_lists_live_services_at_once(
                   "version 1)"])]
 
 
-def test_a_handoff_waits_on_my_work_from_the_end_of_its_self_managed_time(app):
-    app.config["HANDOFF_MIN_SELF_MANAGED_DAYS"] = 180
+def test_a_handoff_waits_on_my_work_from_the_end_of_its_self_managed_time(app, monkeypatch):
+    monkeypatch.setitem(app.config, "HANDOFF_MIN_SELF_MANAGED_DAYS", 180)
     assert not commands.sync_checklists(["checklists"]).errors
     versions = {v.stage: v for v in db.session.query(ChecklistVersion)}
     lead = make_user(roles=("ops_lead",))

@@ -52,11 +52,13 @@ def create_app(test_config=None):
         profile,
         reviews,
         services,
+        teams,
         waivers,
     )
 
     for blueprint in (home.bp, auth.bp, services.bp, reviews.bp, lifecycle.bp, profile.bp,
-                      admin.bp, notifications.bp, waivers.bp, campaigns.bp, api_bp, metrics_bp):
+                      admin.bp, notifications.bp, waivers.bp, campaigns.bp, teams.bp,
+                      api_bp, metrics_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # bearer tokens, not cookies: no CSRF to fear
     csrf.exempt(metrics_bp)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..domain import pager
 from ..extensions import db
@@ -80,6 +81,7 @@ def ledger(extra_service=None):
     Its cost is the ops-managed services', what the ledger page shows."""
     setting = capacity_setting()
     services = db.session.scalars(select(Service).where(Service.state == "ops_managed")
+                                  .options(joinedload(Service.team))
                                   .order_by(Service.name, Service.id)).all()
     ids = [s.id for s in services]
     facts = latest_facts(ids) if ids else {}
@@ -151,4 +153,5 @@ def over_cap_handoffs(limit=20):
     return db.session.scalars(
         select(ManagementEvent).where(ManagementEvent.kind == "handoff",
                                       ManagementEvent.over_cap_reason != "")
+        .options(joinedload(ManagementEvent.service), joinedload(ManagementEvent.actor))
         .order_by(ManagementEvent.created_at.desc()).limit(limit)).all()

@@ -68,7 +68,7 @@ def test_the_list_shows_each_service_with_its_team_tier_and_state(client, login,
     assert response.status_code == 200
     text = page(response)
     assert listed_slugs(response) == ["ledger", "search-api"]
-    assert "<td>Search</td>" in text and "<td>3</td>" in text
+    assert ">Search</a></td>" in text and "<td>3</td>" in text
     assert 'class="badge state-ops_managed"' in text
     assert "2 services" in text
 
@@ -442,7 +442,7 @@ def test_the_service_page_shows_details_links_and_the_actions_allowed(client, lo
     text = page(client.get("/services/ledger"))
     assert "Keeps the books." in text
     assert 'class="badge state-development"' in text
-    assert "<dd>Payments</dd>" in text and "<dd>2</dd>" in text
+    assert "\">Payments</a></dd>" in text and "<dd>2</dd>" in text
     assert ('<a href="https://grafana.example.com/d/ledger" '
             'rel="noopener noreferrer nofollow">') in text
     assert 'href="/services/ledger/edit"' in text

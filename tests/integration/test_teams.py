@@ -1,0 +1,30 @@
+"""A team's page on the demo: its services by state, reviews, waivers, return
+conditions, campaign services and history; linked from its services."""
+
+from sqlalchemy import select
+
+from readiness.cli.demo import load_demo
+from readiness.extensions import db
+from readiness.models import User
+
+
+def test_the_team_page_shows_what_the_team_holds(app, client, login):
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
+          password="demo")
+    service_page = client.get("/services/checkout").get_data(as_text=True)
+    assert '<a href="/teams/payments">Payments</a>' in service_page
+    page = client.get("/teams/payments").get_data(as_text=True)
+    assert "<h1>Payments" in page
+    assert "/services/ledger" in page and "/services/search-api" not in page
+    assert "Open reviews" in page and "Review #" in page
+    assert "<code>load-tested</code></a> of Payouts: waived until" in page
+    assert "of Notifications: waived until" in page and "expired</strong>" in page
+    assert "<code>service-dashboard</code></a> of Refunds: asked for until" in page
+    assert "Every live service ready for Ops" in page  # notify is not done
+    assert "Launched" in page and "History by month" in page
+    search = client.get("/teams/search").get_data(as_text=True)
+    assert "/services/search-api" in search and "Open return conditions" in search
+    assert "handed back" in search.split("id=\"returns-title\"")[1].split("</section>")[0]
+    assert client.get("/teams/nobody").status_code == 404

@@ -2,9 +2,9 @@
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..domain import charts, lifecycle
 from ..extensions import db
@@ -12,6 +12,7 @@ from ..models import (
     SERVICE_STATES,
     ChecklistVersion,
     EventMonthCount,
+    ManagementEvent,
     ReviewCycleCount,
     ReviewStateCount,
     Service,
@@ -33,6 +34,24 @@ def services_by_state():
     counts = dict(db.session.execute(
         select(ServiceStateCount.state, ServiceStateCount.services)).all())
     return {state: counts.get(state, 0) for state in SERVICE_STATES}
+
+
+def services_by_state_on(day):
+    """{state: how many services were in it} at the end of `day` (UTC), rebuilt from the
+    record: every service created by then starts in development, and each management
+    event made by then moves one from its from_state to its to_state. A historical view:
+    its cost follows the events and services up to that day, not a kept count."""
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+    counts = {state: 0 for state in SERVICE_STATES}
+    counts["development"] = db.session.scalar(
+        select(func.count()).select_from(Service).where(Service.created_at < end))
+    for from_state, to_state, moved in db.session.execute(
+            select(ManagementEvent.from_state, ManagementEvent.to_state, func.count())
+            .where(ManagementEvent.created_at < end)
+            .group_by(ManagementEvent.from_state, ManagementEvent.to_state)):
+        counts[from_state] -= moved
+        counts[to_state] += moved
+    return counts
 
 
 @dataclass(frozen=True)

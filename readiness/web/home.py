@@ -1,5 +1,7 @@
 """The dashboard: the home page after sign-in."""
 
+from datetime import date
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
 
@@ -18,8 +20,23 @@ def index():
     now = utcnow()
     # Each worklist shows its first DASHBOARD_SHOWN entries and links to a page of all.
     shown = current_app.config["DASHBOARD_SHOWN"]
+    built = dashboard.build(now, shown)
+    # ?as_of=YYYY-MM-DD: the states on that day, rebuilt from the management events.
+    as_of, notice = None, None
+    raw = request.args.get("as_of", "").strip()
+    if raw:
+        try:
+            as_of = date.fromisoformat(raw) if len(raw) == 10 else None
+        except ValueError:
+            as_of = None
+        if as_of is None:
+            notice = f"“{raw[:40]}” is not a date (YYYY-MM-DD): the states shown are today's."
+        elif as_of > now.date():
+            notice, as_of = "That day is still to come: the states shown are today's.", None
+        else:
+            built["states"] = dashboard.services_by_state_on(as_of)
     return render_template("home/index.html", now=now, shown=shown, today=now.date(),
-                           **dashboard.build(now, shown))
+                           as_of=as_of, as_of_notice=notice, **built)
 
 
 @bp.get("/favicon.ico")

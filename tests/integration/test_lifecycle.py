@@ -2,7 +2,7 @@
 the timeline, the dashboard and the deploy gate."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from readiness.cli.demo import load_demo
 from readiness.commands.facts import record_facts
 from readiness.domain.facts import FactInput
+from readiness.domain.lifecycle import STATE_LABELS
 from readiness.extensions import db
 from readiness.models import ManagementEvent, Service, User, clock_at, utcnow
 
@@ -504,3 +505,36 @@ def test_the_service_page_says_when_a_re_review_is_needed(client, login):
     assert ("Needs a launch re-review:</strong> its tier became more critical (tier 2 when "
             "approved, tier 1 now); version 2 of its launch checklist asks for a re-review "
             "(approved against version 1).") in shown
+
+
+def test_the_dashboard_as_of_a_past_day_gives_the_states_the_events_give(
+        app, client, login):
+    """Issue 17: `?as_of=` rebuilt from the management events, compared with the state
+    each service had after its last event by the end of that day."""
+    from readiness.queries.dashboard import services_by_state_on
+
+    on_the_demo_as(login, "lead@example.com")
+    services = db.session.scalars(select(Service)).all()
+    events = db.session.scalars(select(ManagementEvent).order_by(
+        ManagementEvent.created_at)).all()
+    days = sorted({e.created_at.date() for e in events})
+    for day in days:
+        end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+        plain = {state: 0 for state in ("development", "self_managed", "ops_managed",
+                                        "retired")}
+        for service in services:
+            if service.created_at >= end:
+                continue
+            made = [e for e in events if e.service_id == service.id and e.created_at < end]
+            plain[made[-1].to_state if made else "development"] += 1
+        assert services_by_state_on(day) == plain, day
+    # Through the page: the day after the ledger's first handoff.
+    day = days[len(days) // 2]
+    page = text(client.get(f"/?as_of={day.isoformat()}"))
+    tiles = dict((state, int(n)) for n, state in re.findall(
+        r'<span class="number">(\d+)</span> <span class="label">([^<]+)</span>', page))
+    expected = services_by_state_on(day)
+    assert tiles == {STATE_LABELS[s]: n for s, n in expected.items()}
+    assert f"at the end of {day.isoformat()}" in page
+    assert "is not a date" in text(client.get("/?as_of=yesterday"))
+    assert "still to come" in text(client.get("/?as_of=2999-01-01"))

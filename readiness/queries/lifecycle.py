@@ -1,7 +1,7 @@
 """What the lifecycle guards and the deploy gate look at: approvals, the latest events,
 handback candidates, open return conditions. The rules live in domain.lifecycle."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from flask import current_app
@@ -179,6 +179,17 @@ def failing_handback_items(facts, now, versions=None):
 class Candidate:
     service: Service
     failing: list
+    load: object = None  # its queries.pager.Load (hours, share of Ops' load), when asked
+
+
+def with_loads(worklist):
+    """The candidates of `worklist` with each one's Ops load and share of the total (the
+    ledger's figures: its cost follows the Ops-managed services, so the whole list shows
+    it, not the dashboard or My work)."""
+    _, loads = ledger()
+    by_service = {load.service.id: load for load in loads}
+    return Worklist([replace(c, load=by_service.get(c.service.id)) for c in worklist.items],
+                    worklist.total, worklist.capped)
 
 
 def handback_candidates(now=None, limit=None, offset=0):

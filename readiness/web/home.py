@@ -62,7 +62,9 @@ def _worklist_page(kind, title, find, hint, empty):
 @login_required
 def handback_candidates():
     return _worklist_page(
-        "candidates", "Handback candidates", support.handback_candidates,
+        "candidates", "Handback candidates",
+        lambda now, limit, offset: support.with_loads(
+            support.handback_candidates(now, limit, offset)),
         hint="Ops-managed services failing a required handback criterion. Only a person "
              "decides a handback.",
         empty="None: every Ops-managed service meets the handback criteria.")

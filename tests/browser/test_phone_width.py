@@ -52,8 +52,11 @@ def page_paths(app, ids):
         if "GET" not in rule.methods or rule.endpoint in skipped or \
                 rule.rule.startswith("/api/"):
             continue
+        values = {name: fills[name] for name in rule.arguments}
+        if rule.endpoint == "teams.show":
+            values["slug"] = ids["team_slug"]
         paths.append(rule.rule if not rule.arguments else app.url_map.bind("localhost").build(
-            rule.endpoint, {name: fills[name] for name in rule.arguments}))
+            rule.endpoint, values))
     return sorted(paths)
 
 
@@ -94,11 +97,12 @@ def long_texts(live_app):
                                 {"slug": "long-names", "review": review.id,
                                  "user": member.id, "team": payments.id,
                                  "version": launch.id, "subscription": subscription.id,
-                                 "campaign": campaign.id}),
+                                 "campaign": campaign.id, "team_slug": payments.slug}),
             "more": ["/services/ledger", f"/reviews/{_approved(demo_service.id)}",
                      "/services/ledger/hand-back", "/services/search-api",
                      f"/reviews/{_rereview()}", f"/reviews/{_rereview()}/changes",
-                     "/services/notify", "/services/status-page"],
+                     "/services/notify", "/services/status-page", "/services/checkout/hand-off",
+                     "/teams/search", "/?as_of=2026-06-01"],
         }
 
 

@@ -198,3 +198,15 @@ def test_gate_environments_and_break_glass_on_the_api_and_the_cli(
         assert gate(client, token, "fresh").status_code == 409
         assert runner.invoke(args=["gate", "fresh"]).exit_code == 1
     assert service.id
+
+
+def test_handback_candidates_show_their_share_of_the_ops_load(app, client, login):
+    from readiness.cli.demo import load_demo
+    from readiness.models import User
+
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
+          password="demo")
+    page = client.get("/handback-candidates").get_data(as_text=True)
+    assert "/services/ledger" in page and "14 h a week, 100 % of Ops' load" in page

@@ -161,7 +161,8 @@ class TransitionRefused(Exception):
     def __init__(self, transition, missing):
         self.transition = transition
         self.missing = list(missing)
-        super().__init__(f"Cannot {transition}: needs " + "; ".join(self.missing) + ".")
+        verb = {"handoff": "hand off", "handback": "hand back"}.get(transition, transition)
+        super().__init__(f"Cannot {verb}: needs " + "; ".join(self.missing) + ".")
 
 
 def check(transition, situation):

@@ -169,7 +169,7 @@ def load_demo(now=None):
     review("ledger", launch, "approved", team, 110, took=4)
     review("search-api", launch, "approved", searcher, 100, took=5, decider=1)
     with at(60):
-        pager.set_capacity(36.0, actor=lead)
+        pager.set_capacity(30.0, actor=lead)
     review("fraud-score", launch, "changes_requested", team, 20)
     refunds = review("refunds", launch, "draft", team, 12, gaps=5)
     # On the draft: a waiver refused, and one waiting for a consultant (My work).

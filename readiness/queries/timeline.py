@@ -22,13 +22,15 @@ SHOWN = {
     "review:request_changes": ("decision", "Changes requested"),
     "review:approve": ("decision", "Review approved and signed off"),
     "review:withdraw": ("review", "Review withdrawn"),
+    "trial:record": ("support", "Pager trial recorded"),
+    "gate:override": ("support", "Gate overridden (break-glass)"),
 }
 # Each entry's colour on the timeline says what it means, beyond its group: a handback
 # is not a handoff, changes requested are not an approval (the words say it too).
 TONES = {
     "service:launch": "good", "service:handoff": "good", "review:approve": "good",
     "service:handback": "bad", "review:request_changes": "warn",
-    "service:retire": "quiet", "review:withdraw": "quiet",
+    "service:retire": "quiet", "review:withdraw": "quiet", "gate:override": "warn",
 }
 LIMIT = 200
 # How many of each fact's newest readings the timeline looks back over for changes.
@@ -92,6 +94,12 @@ def _from_audit(entry):
         title = f"{title} (Review #{review_id})"
     if entry.action == "service:update":
         why = ", ".join(sorted(k for k in changes if k not in ("reason",)))
+    if entry.action == "trial:record":
+        title = f"{title}: {changes.get('outcome')}"
+        why = (f"{changes.get('started_on')} to {changes.get('ended_on')}, shadowed by "
+               f"{changes.get('shadow')}: {changes.get('pages_total')} pages, "
+               f"{changes.get('pages_actionable')} actionable. {changes.get('notes') or ''}"
+               ).strip()
     return Entry(entry.created_at, kind, title, entry.actor_name, why, review_id,
                  TONES.get(entry.action, "neutral"))
 

@@ -62,7 +62,7 @@ def test_an_ops_lead_records_a_trial_goes_over_the_cap_with_a_reason_and_reads_t
     refusal = lead.get_by_role("alert")
     expect(refusal).to_contain_text("a reason to go over the Ops cap of 50 %")
     expect(lead.locator("#after-taking")).to_contain_text("After taking Checkout: 20 h of "
-                                                          "36 h (56 %)")
+                                                          "30 h (67 %)")
     lead.screenshot(path=shots / "hand-off-over-cap.png", full_page=True)
     with live_app.app_context():
         assert db.session.scalar(select(Service.state).where(
@@ -74,7 +74,7 @@ def test_an_ops_lead_records_a_trial_goes_over_the_cap_with_a_reason_and_reads_t
            ).to_be_visible()
 
     lead.goto(f"{live_server}/ledger")
-    expect(lead.locator(".ledger-summary")).to_contain_text("20 h of 36 h a week (56 %)")
+    expect(lead.locator(".ledger-summary")).to_contain_text("20 h of 30 h a week (67 %)")
     expect(lead.get_by_text("Black-friday season: two Ops engineers join in January.")
            ).to_be_visible()
     expect(lead.get_by_role("row", name="Checkout")).to_contain_text("6")

@@ -210,3 +210,26 @@ def test_handback_candidates_show_their_share_of_the_ops_load(app, client, login
           password="demo")
     page = client.get("/handback-candidates").get_data(as_text=True)
     assert "/services/ledger" in page and "14 h a week, 100 % of Ops' load" in page
+
+
+def test_trials_and_overrides_are_on_the_timeline(app, client, login):
+    from readiness.cli.demo import load_demo
+    from readiness.models import User
+
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
+          password="demo")
+    page = client.get("/services/notify?show=events").get_data(as_text=True)
+    assert "Pager trial recorded: failed" in page and "Most pages were a noisy disk" in page
+    assert "Gate overridden (break-glass)" in page and "order-email outage" in page
+
+
+def test_gate_environments_are_read_from_the_setting():
+    from readiness.config import gate_environments
+
+    assert gate_environments("") == {"production": "enforce"}
+    assert gate_environments("staging=enforce, production=advisory") == {
+        "production": "advisory", "staging": "enforce"}
+    with pytest.raises(ValueError, match="'staging' is not NAME=enforce"):
+        gate_environments("staging")

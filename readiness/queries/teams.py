@@ -11,6 +11,7 @@ from ..domain import lifecycle, reviews
 from ..extensions import db
 from ..models import ManagementEvent, Review, Service, Waiver
 from .dashboard import MONTHS, _per_month, month_starts
+from .readiness import readiness_of
 
 SHOWN = 100  # of each list
 
@@ -24,6 +25,8 @@ class TeamView:
     waivers: list
     returns: list  # (service, its handback event) with open return conditions
     history: list  # (month label, {kind: events})
+    readiness: dict  # service id -> queries.readiness.Readiness (the services shown)
+    figure: dict  # the team's readiness: approved / expired / in review / none, and share
 
 
 def team_view(team, now):
@@ -65,6 +68,21 @@ def team_view(team, now):
                 .group_by(month_of, ManagementEvent.kind)):
             counted.setdefault(label, {})[kind] = events
     history = [(label, kinds or {}) for label, kinds in _per_month(now, counted)]
-    return TeamView(team, {s: found[:SHOWN] for s, found in by_state.items()},
-                    {s: len(found) for s, found in by_state.items()}, open_reviews,
-                    waivers, returns, history[-MONTHS:])
+    shown = {s: found[:SHOWN] for s, found in by_state.items()}
+    ready = readiness_of([s.id for found in shown.values() for s in found
+                          if s.state != "retired"], now)
+    return TeamView(team, shown, {s: len(found) for s, found in by_state.items()},
+                    open_reviews, waivers, returns, history[-MONTHS:], ready,
+                    team_figure(ready.values()))
+
+
+def team_figure(figures):
+    """A team's readiness in one line: how many of its services are approved, have an
+    expired approval, are in review (and the share of required items done over those
+    reviews), or have no review."""
+    figures = list(figures)
+    kinds = {kind: sum(1 for f in figures if f.kind == kind)
+             for kind in ("approved", "expired", "review", "none")}
+    done = sum(f.done for f in figures if f.kind == "review")
+    total = sum(f.total for f in figures if f.kind == "review")
+    return {**kinds, "services": len(figures), "share": done / total if total else None}

@@ -28,3 +28,26 @@ def test_the_team_page_shows_what_the_team_holds(app, client, login):
     assert "/services/search-api" in search and "Open return conditions" in search
     assert "handed back" in search.split("id=\"returns-title\"")[1].split("</section>")[0]
     assert client.get("/teams/nobody").status_code == 404
+
+
+def test_the_team_page_gives_the_teams_readiness_as_the_service_list_does(
+        app, client, login):
+    import re
+
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
+          password="demo")
+    listing = client.get("/services/?team=payments").get_data(as_text=True)
+    cells = dict(re.findall(r'<th scope="row"><a href="/services/([a-z0-9-]+)">.*?'
+                            r'<td class="readiness readiness-([a-z]+)">', listing, re.DOTALL))
+    page = client.get("/teams/payments").get_data(as_text=True)
+    figure = re.search(r'id="team-readiness">(.*?)</p>', page, re.DOTALL)[1]
+    live = {slug: kind for slug, kind in cells.items() if slug != "invoice-pdf"}
+    approved = sum(kind == "approved" for kind in live.values())
+    assert f"{approved} of {len(live)} approved" in figure
+    in_review = sum(kind == "review" for kind in live.values())
+    assert f"{in_review} in review" in figure
+    for slug, kind in live.items():
+        assert re.search(rf'href="/services/{slug}">[^<]*</a> <span class="sub">tier \d'
+                         rf'</span> · <span class="readiness readiness-{kind}">', page), slug

@@ -1,6 +1,7 @@
 """Configuration: defaults, then the environment, read when the app is created."""
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -59,13 +60,20 @@ def load(app, test_config=None):
     if "WORKER_LEASE_SECONDS" not in app.config:  # how long a dead worker holds its work
         app.config["WORKER_LEASE_SECONDS"] = int(os.environ.get("WORKER_LEASE_SECONDS", "30"))
     if "HANDOFF_MIN_SELF_MANAGED_DAYS" not in app.config:  # self-managed before a handoff
-        app.config["HANDOFF_MIN_SELF_MANAGED_DAYS"] = int(
-            os.environ.get("HANDOFF_MIN_SELF_MANAGED_DAYS", "180"))
+        days = int(os.environ.get("HANDOFF_MIN_SELF_MANAGED_DAYS", "180"))
+        if not 0 <= days <= 3650:
+            raise ValueError("HANDOFF_MIN_SELF_MANAGED_DAYS is a number of days from 0 to "
+                             "3650")
+        app.config["HANDOFF_MIN_SELF_MANAGED_DAYS"] = days
     if "GATE_ENVIRONMENTS" not in app.config:  # docs/lifecycle.md "Gate environments"
         app.config["GATE_ENVIRONMENTS"] = gate_environments(
             os.environ.get("GATE_ENVIRONMENTS", ""))
     if "METRICS_TOKEN" not in app.config:  # GET /metrics for a Prometheus without a user
         app.config["METRICS_TOKEN"] = os.environ.get("METRICS_TOKEN") or None
+
+
+# A gate environment's name, as the API takes it.
+ENVIRONMENT = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 def gate_environments(text):
@@ -77,7 +85,7 @@ def gate_environments(text):
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, _, mode = part.partition("=")
         name, mode = name.strip(), mode.strip()
-        if not name or mode not in ("enforce", "advisory"):
+        if not ENVIRONMENT.fullmatch(name) or mode not in ("enforce", "advisory"):
             raise ValueError(f"GATE_ENVIRONMENTS: '{part}' is not NAME=enforce or "
                              f"NAME=advisory")
         found[name] = mode

@@ -12,6 +12,7 @@ from .. import audit, commands
 from ..commands import facts as fact_ops
 from ..commands import tokens as token_ops
 from ..commands.worklists import refresh_worklists
+from ..config import ENVIRONMENT
 from ..domain import checklists, lifecycle
 from ..export import export_all
 from ..extensions import db
@@ -205,6 +206,9 @@ def gate_command(service, environment):
     Answers as GET /api/v1/services/SLUG/gate does: exits 0 when that answers
     200, 1 when it answers 409, 2 when there is no such service.
     """
+    if not ENVIRONMENT.fullmatch(environment):
+        raise click.BadParameter("a name like production or staging (lowercase letters, "
+                                 "digits and dashes)", param_hint="--environment")
     found = situations.gate(service)
     if found is None:
         click.echo(f"{service}: no such service", err=True)

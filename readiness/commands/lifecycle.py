@@ -2,6 +2,7 @@
 live in domain.lifecycle; what the guards look at is read by queries.lifecycle."""
 
 
+from .. import locks
 from ..audit import AuditAction, event_digest, event_entry_fields, record
 from ..domain import lifecycle as domain_lifecycle
 from ..domain import reviews as review_rules
@@ -49,9 +50,13 @@ def transition(service, kind, *, actor, reason="", return_conditions="", return_
     if len(over_cap_reason) > MAX_REASON:
         raise InvalidInput(f"Keep it under {MAX_REASON:,} characters.",
                            field="over_cap_reason")
-    found = situation(service, actor, reason, now,
-                      ops_hours=ops_hours_estimate if kind == "handoff" else None,
-                      over_cap_reason=over_cap_reason)
+    if kind == "handoff":
+        # Two handoffs at once each read the ledger before the other adds its load.
+        locks.hold("ops-ledger", 0)
+        if ops_hours_estimate is not None:
+            ops_hours_estimate = float(ops_hours_estimate) + 0.0  # never -0.0 or an int
+    found = situation(service, actor, reason, now, handoff_load=kind == "handoff",
+                      ops_hours=ops_hours_estimate, over_cap_reason=over_cap_reason)
     outcome = domain_lifecycle.check(kind, found)
     if not outcome.allowed:
         raise domain_lifecycle.TransitionRefused(kind, outcome.missing)

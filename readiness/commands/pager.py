@@ -54,8 +54,8 @@ def grant_override(service, *, actor, reason, expires_at, now=None):
         raise InvalidInput("Say why the gate must let this service through.", field="reason")
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"Keep it under {MAX_REASON:,} characters.", field="reason")
-    if service.state == "retired":
-        raise InvalidInput("A retired service takes no traffic: no override.",
+    if service.state not in ("self_managed", "ops_managed"):
+        raise InvalidInput("Only a live service's gate can be overridden.",
                            field="expires_at")
     if not now < expires_at <= now + MAX_OVERRIDE:
         raise InvalidInput("An override ends within the next 24 hours.", field="expires_at")

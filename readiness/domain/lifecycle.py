@@ -258,7 +258,7 @@ def handoff_window(situation):
         start = max(start, since + timedelta(days=situation.min_self_managed_days))
     # The passed trials after `since` count for TRIAL_COUNTS_FOR each: the last stretch
     # they cover without a gap is when one counts from now on.
-    spans = sorted((t.ended_at, t.ended_at + TRIAL_COUNTS_FOR) for t in situation.trials
+    spans = sorted((t.ended_at, t.counts_until) for t in situation.trials
                    if t.outcome == "passed" and (since is None or t.ended_at > since))
     if not spans:
         return None
@@ -268,7 +268,7 @@ def handoff_window(situation):
             covered_from = min(covered_from, begin)
     start = max(start, covered_from)
     end = approval.holds_until() or FOREVER
-    end = min(end, covered_until + timedelta(microseconds=1))  # counts on its 90th day
+    end = min(end, covered_until)
     at_start = replace(situation, now=start, actor_is_ops_lead=True, over_cap=None,
                        reason=situation.reason or "-")
     if start >= end or not check("handoff", at_start).allowed:

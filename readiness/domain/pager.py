@@ -55,6 +55,8 @@ def parse_trial(*, started_on, ended_on, shadow, pages_total, pages_actionable, 
     if end > today:
         raise InvalidInput("Record a trial once it has ended: the end is after today.",
                            field="ended_on")
+    if end < start:
+        raise InvalidInput("The end comes before the start.", field="ended_on")
     if (end - start).days < MIN_TRIAL_DAYS:
         raise InvalidInput(f"A pager trial lasts at least {MIN_TRIAL_DAYS} days: end it on "
                            f"{start + timedelta(days=MIN_TRIAL_DAYS)} or later.",
@@ -95,13 +97,18 @@ class Trial:
         days, and counts from the 8th on."""
         return day_start(self.ended_on)
 
+    @property
+    def counts_until(self) -> datetime:
+        """The end of the 90th day after its end date: it counts through that day."""
+        return day_start(self.ended_on + TRIAL_COUNTS_FOR + timedelta(days=1))
+
 
 def counting_trial(trials: Iterable[Trial], since: datetime | None, now: datetime):
     """The passed trial that lets a handoff happen at `now`: ended after `since` (the
     latest launch or handback) and at most TRIAL_COUNTS_FOR ago; the latest such, or
     None."""
     found = [t for t in trials if t.outcome == "passed" and t.ended_at <= now
-             and (since is None or t.ended_at > since) and now - t.ended_at <= TRIAL_COUNTS_FOR]
+             and (since is None or t.ended_at > since) and now < t.counts_until]
     return max(found, key=lambda t: t.ended_on, default=None)
 
 
@@ -161,4 +168,4 @@ def parse_hours(text, *, field, most=MAX_LOAD_HOURS, allow_empty=False) -> float
         raise InvalidInput("Give a number of hours a week.", field=field) from None
     if not (0 <= value <= most):
         raise InvalidInput(f"Between 0 and {most:,.0f} hours a week.", field=field)
-    return value
+    return value + 0.0  # -0 is 0

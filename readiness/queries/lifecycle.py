@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..domain import checklists, lifecycle
+from ..domain import pager as pager_rules
 from ..extensions import db
 from ..models import (
     ChecklistVersion,
@@ -21,7 +22,7 @@ from ..models import (
 from . import worklists
 from .checklists import current_versions, rereview_versions
 from .facts import latest_facts, latest_values
-from .pager import ledger, trial_rules, trials_of
+from .pager import latest_load_fact, ledger, trial_rules, trials_of
 from .waivers import waiver_terms, with_waivers
 from .worklists import Worklist, count_upto
 
@@ -68,16 +69,19 @@ def min_self_managed_days():
     return current_app.config["HANDOFF_MIN_SELF_MANAGED_DAYS"]
 
 
-def situation(service, actor, reason="", now=None, *, ops_hours=None, over_cap_reason=""):
+def situation(service, actor, reason="", now=None, *, handoff_load=False, ops_hours=None,
+              over_cap_reason=""):
     """What the lifecycle guards need to know about `service` and `actor`; with
-    `ops_hours` (a handoff's load estimate), whether taking it puts Ops over its cap."""
+    `handoff_load`, whether taking it (its latest ops_hours_per_week fact, else the
+    estimate `ops_hours`, as the ledger will count it) puts Ops over its cap."""
     handback = last_event(service.id, "handback")
     launch = last_event(service.id, "launch")
     over_cap = None
-    if ops_hours is not None and service.state == "self_managed":
+    if handoff_load and service.state == "self_managed":
         book, _ = ledger()
-        if book.is_over(ops_hours):
-            over_cap = book.after_taking(service.name, ops_hours)
+        load = pager_rules.load_of(latest_load_fact(service.id), ops_hours)
+        if book.is_over(load):
+            over_cap = book.after_taking(service.name, load)
     return lifecycle.Situation(
         state=service.state, now=now or utcnow(),
         actor_is_ops_lead=bool(actor and actor.is_authenticated and actor.is_ops_lead),
@@ -134,7 +138,9 @@ def gate(slug, now=None):
     approval = None if row.review_id is None else with_waivers(lifecycle.Approval(
         row.review_id, row.created_at, row.approved_at, row.valid_for_days))
     decision = lifecycle.gate(row.state, approval, now)
-    override = None if decision.allowed else db.session.scalars(
+    # An override lets a live service through; retired or in development, it does not.
+    override = None if decision.allowed or row.state not in lifecycle.LIVE_STATES \
+        else db.session.scalars(
         select(GateOverride).where(GateOverride.service_id == row.id,
                                    GateOverride.expires_at > now)
         .order_by(GateOverride.expires_at.desc()).limit(1)

@@ -4,7 +4,7 @@ ledger of Ops' load (domain.pager), now and week by week."""
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..domain import pager
@@ -112,7 +112,7 @@ def ledger_history(now, weeks=12):
     ops-managed at the end of each week (from the management events), each with its
     latest ops_hours_per_week reading by then, else its handoff estimate; the capacity
     set by then. Its cost is the handoffs' and the readings of those services in the
-    window."""
+    window (and each one's latest before it)."""
     ends = [now - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
     events = db.session.execute(
         select(ManagementEvent.service_id, ManagementEvent.to_state,
@@ -122,11 +122,22 @@ def ledger_history(now, weeks=12):
                    select(ManagementEvent.service_id).where(ManagementEvent.kind == "handoff")))
         .order_by(ManagementEvent.created_at, ManagementEvent.id)).all()
     ids = {row.service_id for row in events}
-    readings = db.session.execute(
-        select(Fact.service_id, Fact.value, Fact.observed_at)
-        .where(Fact.service_id.in_(ids), Fact.name == pager.LOAD_FACT,
-               Fact.observed_at <= now)
-        .order_by(Fact.observed_at)).all() if ids else []
+    # The readings in the window, and each service's latest one before it.
+    before = (select(Fact.service_id, func.max(Fact.observed_at).label("at"))
+              .where(Fact.service_id.in_(ids), Fact.name == pager.LOAD_FACT,
+                     Fact.observed_at < ends[0])
+              .group_by(Fact.service_id).subquery())
+    readings = sorted([
+        *db.session.execute(
+            select(Fact.service_id, Fact.value, Fact.observed_at)
+            .join(before, (before.c.service_id == Fact.service_id)
+                  & (before.c.at == Fact.observed_at))
+            .where(Fact.name == pager.LOAD_FACT)).all(),
+        *db.session.execute(
+            select(Fact.service_id, Fact.value, Fact.observed_at)
+            .where(Fact.service_id.in_(ids), Fact.name == pager.LOAD_FACT,
+                   Fact.observed_at >= ends[0], Fact.observed_at <= now)).all()],
+        key=lambda row: row[2]) if ids else []
     settings = db.session.execute(select(OpsCapacity.hours, OpsCapacity.set_at)
                                   .order_by(OpsCapacity.set_at, OpsCapacity.id)).all()
     points = []
@@ -135,7 +146,7 @@ def ledger_history(now, weeks=12):
         for service_id, to_state, at, hours in events:
             if at <= end:
                 state[service_id] = to_state
-                if hours is not None:
+                if to_state == "ops_managed":  # each handoff's own estimate, as ledger()
                     estimate[service_id] = hours
         latest = {}
         for service_id, value, at in readings:

@@ -129,6 +129,7 @@ def handoff_context(service, formdata=None, errors=None, hours=None):
     services, which Ops' cap keeps bounded), and the form."""
     now = utcnow()
     fact = latest_load_fact(service.id)
+    load = pager.load_of(fact, hours)  # as the ledger will count it: the fact first
     hours = fact if hours is None else hours
     book, _ = ledger()
     situation = situations.situation(service, current_user, reason="to be given", now=now)
@@ -138,12 +139,12 @@ def handoff_context(service, formdata=None, errors=None, hours=None):
         "service": service, "form": formdata or {}, "errors": errors or {},
         "missing": outcome.missing, "trials": trials,
         "trial_pages": trial_pages(trials), "ledger": book, "hours": hours,
-        "load_fact": fact, "after": book.after_taking(service.name, hours or 0.0),
-        "over": book.is_over(hours or 0.0),
+        "load_fact": fact, "after": book.after_taking(service.name, load),
+        "over": book.is_over(load),
         "launch_approval": situation.launch_approval,
         "launch_expires_soon": (situation.launch_approval is not None
                                 and situation.launch_approval.expires_within(now)),
-        "today": now.date(), "can_record": permissions.can_change_support(current_user),
+        "today": now.date(), "can_record": permissions.can_accept_handoff(current_user),
     }
 
 
@@ -196,8 +197,8 @@ carry.register("lifecycle.hand_off", _rerender_hand_off)
 @login_required
 def record_trial(slug):
     service = load_service(slug)
-    require(permissions.can_change_support(current_user),
-            "Only ops leads and admins record pager trials.")
+    require(permissions.can_accept_handoff(current_user),
+            "Only an ops lead records pager trials.")
     form = request.form
     try:
         trial = pager.parse_trial(
@@ -209,16 +210,11 @@ def record_trial(slug):
     except InvalidInput as exc:
         db.session.rollback()
         errors = {f"trial_{exc.field or 'form'}": str(exc)}
-        context = handoff_context(service, form, errors)
-        if not permissions.can_accept_handoff(current_user):
-            flash(f"The trial was not recorded: {exc}", "error")
-            return redirect(url_for("services.show", slug=slug, _anchor="trials-title"))
-        return render_template("lifecycle/hand_off.html", **context), 422
+        return render_template("lifecycle/hand_off.html",
+                               **handoff_context(service, form, errors)), 422
     db.session.commit()
     flash(f"Pager trial recorded: {trial.outcome}.", "success")
-    if permissions.can_accept_handoff(current_user):
-        return redirect(url_for("lifecycle.hand_off", slug=slug, _anchor="trials-title"))
-    return redirect(url_for("services.show", slug=slug, _anchor="trials-title"))
+    return redirect(url_for("lifecycle.hand_off", slug=slug, _anchor="trials-title"))
 
 
 @bp.post("/services/<slug>/override")
@@ -341,6 +337,8 @@ def set_capacity():
     try:
         hours = pager.parse_hours(request.form.get("hours", ""), field="hours",
                                   most=pager.MAX_CAPACITY_HOURS)
+        if not hours:
+            raise InvalidInput("Ops capacity is more than 0 hours a week.", field="hours")
     except InvalidInput as exc:
         flash(f"Capacity not changed: {exc}", "error")
         return redirect(url_for("lifecycle.ledger_page"))

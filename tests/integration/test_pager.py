@@ -233,3 +233,48 @@ def test_gate_environments_are_read_from_the_setting():
         "production": "advisory", "staging": "enforce"}
     with pytest.raises(ValueError, match="'staging' is not NAME=enforce"):
         gate_environments("staging")
+
+
+def test_the_cap_counts_the_load_the_ledger_will_count(app, client, login, runner, org):
+    """A fact beats a low or empty estimate; -0 is 0 and the record stays verifiable."""
+    from readiness.commands.facts import record_facts
+    from readiness.domain.facts import FactInput
+
+    refunds = org["services"]["refunds"]
+    make_trial(refunds, ended_days_ago=2)
+    record_facts(refunds, [FactInput("ops_hours_per_week", 20.0, utcnow(), "timesheets")],
+                 actor=None)
+    db.session.commit()
+    login(org["lead"])
+    for hours in ("", "0", "-0"):
+        response = client.post("/services/refunds/hand-off", data={"ops_hours": hours})
+        assert response.status_code == 422, hours
+        assert "after taking Refunds: 32 h of 40 h (80 %)" in response.get_data(as_text=True)
+    assert state("refunds") == "self_managed"
+    client.post("/services/refunds/hand-off", data={"ops_hours": "-0",
+                                                    "over_cap_reason": "Needed."})
+    assert state("refunds") == "ops_managed"
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_overrides_count_only_for_live_services_and_names_are_checked(
+        app, client, login, runner, org):
+    from readiness.commands.pager import grant_override
+
+    fresh = make_service(slug="fresh", team=org["team"], state="self_managed")
+    grant_override(fresh, actor=org["lead"], reason="Hotfix.",
+                   expires_at=utcnow() + timedelta(hours=3))
+    db.session.commit()
+    assert runner.invoke(args=["gate", "fresh"]).exit_code == 0
+    transition(fresh, "retire", actor=org["lead"], reason="Gone.")
+    db.session.commit()
+    result = runner.invoke(args=["gate", "fresh"])
+    assert result.exit_code == 1 and "override" not in result.output
+    login(org["lead"])
+    client.post("/services/fresh/override", data={"hours": "2", "reason": "Again."})
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "gate:override")) == 1
+    result = runner.invoke(args=["gate", "ledger", "--environment", "Production"])
+    assert result.exit_code == 2 and "--environment" in result.output
+    assert client.post("/ledger/capacity", data={"hours": "0"}).status_code == 302
+    assert "Capacity not changed" in client.get("/ledger").get_data(as_text=True)

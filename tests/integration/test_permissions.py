@@ -63,7 +63,7 @@ def cases(w):
         "lifecycle.launch": Case("/services/ready/launch", {"ops_lead", "admin"}),
         "lifecycle.hand_off": Case("/services/selfm/hand-off", {"ops_lead"},
                                    {"ops_hours": "4"}),
-        "lifecycle.record_trial": Case("/services/selfm/trials", {"ops_lead", "admin"}, {
+        "lifecycle.record_trial": Case("/services/selfm/trials", {"ops_lead"}, {
             "started_on": w["trial_from"], "ended_on": w["trial_to"], "shadow": "Lee",
             "pages_total": "3", "pages_actionable": "2", "outcome": "passed"}),
         # selfm has no launch approval: its gate refuses, so an override means something.

@@ -27,6 +27,7 @@ def parse(**fields):
     ({"pages_total": "-1"}, "pages_total", "A whole number"),
     ({"pages_actionable": "10"}, "pages_actionable", "More actionable pages"),
     ({"outcome": "maybe"}, "outcome", "passed or failed"),
+    ({"started_on": "9999-12-31"}, "ended_on", "The end comes before the start."),
 ])
 def test_bad_trials_name_the_field(fields, field, message):
     with pytest.raises(InvalidInput, match=message) as caught:
@@ -55,8 +56,9 @@ LAUNCH = datetime(2026, 6, 1, tzinfo=UTC)
       Trial(date(2026, 11, 1), date(2026, 11, 8), "passed")), date(2026, 11, 8)),
 ])
 def test_which_trial_counts(trials, expected):
-    found = counting_trial(trials, LAUNCH, datetime(2026, 12, 4, tzinfo=UTC))
-    assert (found.ended_on if found else None) == expected
+    for hour in (0, 12, 23):  # all through the day
+        found = counting_trial(trials, LAUNCH, datetime(2026, 12, 4, hour, tzinfo=UTC))
+        assert (found.ended_on if found else None) == expected
 
 
 @pytest.mark.parametrize(("fact", "estimate", "load"), [

@@ -65,6 +65,14 @@ def upgrade():
     # A handoff now needs a passed pager trial, and none is recorded yet: no self-managed
     # service waits for an ops lead's acceptance until one is.
     op.execute("UPDATE service SET ready_until = NULL WHERE state = 'self_managed'")
+    # A launch waits from its approval: the kept window starts at the latest one.
+    op.execute(
+        "UPDATE service SET ready_from = ("
+        " SELECT max(review.approved_at) FROM review"
+        " JOIN checklist_version ON checklist_version.id = review.checklist_version_id"
+        " WHERE review.service_id = service.id AND review.state = 'approved'"
+        " AND checklist_version.stage = 'launch')"
+        " WHERE state = 'development' AND ready_until IS NOT NULL")
 
 
 def downgrade():

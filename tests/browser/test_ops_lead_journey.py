@@ -9,7 +9,14 @@ from playwright.sync_api import expect
 from readiness.extensions import db
 from readiness.models import Service, clock_at, utcnow
 
-from ..factories import make_checklist_version, make_review, make_service, make_team, make_user
+from ..factories import (
+    make_checklist_version,
+    make_review,
+    make_service,
+    make_team,
+    make_trial,
+    make_user,
+)
 from .conftest import sign_in
 
 
@@ -24,6 +31,7 @@ def org(live_app):
                         state="approved")
             make_review(service=service, state="approved", checklist_version=(
                 make_checklist_version("handoff-readiness", stage="handoff")))
+        make_trial(service)  # Ops shadowed its pager for a week
         db.session.commit()
 
 
@@ -32,6 +40,7 @@ def test_hand_off_then_hand_back_with_a_reason(live_server, live_app, org, new_p
     sign_in(page, live_server, "lead@example.com")
     page.get_by_role("link", name="Services").click()
     page.get_by_role("link", name="Ledger").click()
+    page.get_by_role("link", name="Hand off to Ops…").click()
     page.get_by_label("Note (optional)").fill("Quiet for a quarter; Ops takes the pager.")
     page.get_by_role("button", name="Hand off to Ops").click()
     expect(page.get_by_text("Ledger is handed off: Ops carries the pager now.")).to_be_visible()

@@ -122,7 +122,8 @@ def test_every_documented_query_parameter_is_enforced_as_documented(api):
     headers = {"Authorization": f"Bearer {token}"}
     document = client.get("/api/v1/openapi.json").get_json()
     checked = 0
-    for path, operations in document["paths"].items():
+    for template, operations in document["paths"].items():
+        path = template.replace("{slug}", "checkout")  # a demo service, live and allowed
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
                 if parameter["in"] != "query":

@@ -63,6 +63,7 @@ class Expiring:
     has_expired: bool
     team: str = ""
     days_left: int = 0  # whole days until it expires; negative once it has
+    team_slug: str = ""
 
 
 def expiring_launch_approvals(now, limit=None, offset=0):
@@ -86,16 +87,17 @@ def expiring_launch_approvals(now, limit=None, offset=0):
     rows = []
     for in_range in ranges:  # each range in expiry order; the soonest of all merged below
         query = (select(Service.slug, Service.name, Service.launch_review_id,
-                        Service.launch_approved_at, Service.launch_valid_days, Team.name)
+                        Service.launch_approved_at, Service.launch_valid_days, Team.name,
+                        Team.slug)
                  .join(Service.team).where(in_range)
                  .order_by(Service.launch_approved_at, Service.id))
         rows += db.session.execute(
             query if limit is None else query.limit(offset + limit)).all()
     found = []
-    for slug, name, review_id, approved_at, days, team in rows:
+    for slug, name, review_id, approved_at, days, team, team_slug in rows:
         expires_at = approved_at + timedelta(days=days)
         found.append(Expiring(slug, name, review_id, expires_at, expires_at <= now, team,
-                              math.floor((expires_at - now) / timedelta(days=1))))
+                              math.floor((expires_at - now) / timedelta(days=1)), team_slug))
     found.sort(key=lambda e: (e.expires_at, e.slug))
     if limit is None:
         return Worklist(found[offset:], len(found))

@@ -440,7 +440,7 @@ def test_the_expiring_approvals_say_days_left_and_team_and_lead_to_a_re_review(
     page = text(client.get("/expiring-approvals"))
     row = page[page.index('href="/services/checkout"'):]
     row = row[:row.index("</tr>")]
-    assert "<td>Payments</td>" in row
+    assert "<td><a href=\"/teams/payments\">Payments</a></td>" in row
     days = int(re.search(r'<td class="num">(\d+)</td>', row).group(1))
     assert 0 <= days <= 30
     assert 'href="/services/checkout?review=launch#reviews-title"' in row

@@ -87,3 +87,14 @@ def test_an_ops_lead_records_a_trial_goes_over_the_cap_with_a_reason_and_reads_t
             PagerTrial.id.desc())) == "Lee Navarro"
     for name in ("hand-off-over-cap.png", "ledger.png"):
         assert (shots / name).stat().st_size > 10_000
+
+
+def test_screenshot_of_a_team_page(live_server, demo, new_page, shots):
+    page = new_page()
+    sign_in(page, live_server, "team@example.com", "demo")
+    page.goto(f"{live_server}/services/checkout")
+    page.get_by_role("link", name="Payments").first.click()
+    expect(page.get_by_role("heading", name="History by month")).to_be_visible()
+    expect(page.locator("#team-readiness")).to_contain_text("approved")
+    page.screenshot(path=shots / "team.png", full_page=True)
+    assert (shots / "team.png").stat().st_size > 10_000

@@ -27,6 +27,8 @@ class Readiness:
     done: int = 0
     total: int = 0
     until: datetime | None = None
+    # For "expired": True when a waiver the approval leans on expired (not the approval).
+    by_waiver: bool = False
 
     @property
     def share(self):
@@ -67,9 +69,11 @@ def readiness_of(service_ids, now):
             status = review_status(review, now, facts.get(service_id, {}))
             found[service_id] = Readiness("review", review.id, status.done, status.total)
         elif approval is not None:
-            holds = approval.is_valid(now) and approval.expired_waiver(now) is None
+            by_waiver = approval.is_valid(now) and approval.expired_waiver(now) is not None
+            holds = approval.is_valid(now) and not by_waiver
             found[service_id] = Readiness("approved" if holds else "expired",
-                                          approval.review_id, until=approval.holds_until())
+                                          approval.review_id, until=approval.holds_until(),
+                                          by_waiver=by_waiver)
         else:
             found[service_id] = Readiness("none")
     return found

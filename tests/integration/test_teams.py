@@ -51,3 +51,14 @@ def test_the_team_page_gives_the_teams_readiness_as_the_service_list_does(
     for slug, kind in live.items():
         assert re.search(rf'href="/services/{slug}">[^<]*</a> <span class="sub">tier \d'
                          rf'</span> · <span class="readiness readiness-{kind}">', page), slug
+
+
+def test_a_launch_leaning_on_an_expired_waiver_says_so_in_its_readiness(app, client, login):
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
+          password="demo")
+    page = client.get("/services/?team=payments").get_data(as_text=True)
+    row = page[page.index('href="/services/notify"'):]
+    row = row[:row.index("</tr>")]
+    assert "a waiver of its approval expired" in row

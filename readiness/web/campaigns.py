@@ -34,7 +34,7 @@ class CampaignForm(FlaskForm):
                                 validators=[Length(max=rules.MAX_DESCRIPTION)])
     checklist_id = SelectField("Checklist")
     min_version = StringField("At least version")
-    deadline = StringField("Deadline (YYYY-MM-DD)")
+    deadline = StringField("Deadline (YYYY-MM-DD)", render_kw={"type": "date"})
     tiers = CheckboxesField("Tiers (none ticked: all)", coerce=int,
                             choices=[SelectChoice(n, f"tier {n}") for n in (1, 2, 3)])
     teams = StringField("Teams (slugs, comma separated; empty: all)",

@@ -34,7 +34,10 @@ def matching(narrowed):
         query = query.where(or_(Service.name.icontains(narrowed.text, autoescape=True),
                                 Service.slug.icontains(narrowed.text, autoescape=True)))
     if narrowed.team is not None:
-        query = query.where(Service.team.has(Team.slug == narrowed.team))
+        # One team id, looked up once: the team's services are a range of
+        # ix_service_team_name (an EXISTS per row would walk every service's name).
+        query = query.where(Service.team_id == select(Team.id).where(
+            Team.slug == narrowed.team).scalar_subquery())
     if narrowed.state is not None:
         query = query.where(Service.state == narrowed.state)
     if narrowed.tier is not None:

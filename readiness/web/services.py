@@ -128,6 +128,14 @@ def index():
     query = _listed(filters)
 
     page_number = parse_page(request.args.get("page"), notices)
+    if "readiness" in filters or filters.get("sort") == "readiness":
+        page, shown_readiness = _by_readiness(query, filters, page_number, notices)
+        return render_template(
+            "services/index.html", page=page, filters=filters, notices=notices,
+            teams=team_menu, readiness=shown_readiness,
+            states=[(state, STATE_LABELS.get(state, state)) for state in SERVICE_STATES],
+            tiers=TIER_LABELS, can_create=permissions.can_create_service(current_user),
+            is_filtered=bool(filters), readiness_kinds=READINESS_KINDS)
     page = service_list.page_of(query, page_number, PER_PAGE)
     if not page.items and page_number > 1:
         # Past the end: counted whole, once, to find the last page.
@@ -140,8 +148,52 @@ def index():
         readiness=shown_readiness,
         states=[(state, STATE_LABELS.get(state, state)) for state in SERVICE_STATES],
         tiers=TIER_LABELS, can_create=permissions.can_create_service(current_user),
-        is_filtered=bool(filters),
+        is_filtered=bool(filters), readiness_kinds=READINESS_KINDS,
     )
+
+
+# The readiness figure's kinds, as the filter offers them, least ready first.
+READINESS_KINDS = {"none": "No review yet", "expired": "Approval no longer counts",
+                   "review": "In review", "approved": "Approved"}
+# A team's services sorted or filtered by readiness are read whole, up to this many.
+READINESS_LIMIT = 2_000
+
+
+def readiness_key(figure, name):
+    """Least ready first: no review, approval no longer counting, in review (by the share
+    of required items done), approved (soonest to run out first)."""
+    order = list(READINESS_KINDS).index(figure.kind)
+    share = figure.share if figure.kind == "review" else 0.0
+    until = figure.until.timestamp() if figure.until is not None else float("inf")
+    return (order, share, until if figure.kind == "approved" else 0.0, name.lower())
+
+
+def _by_readiness(query, filters, page_number, notices):
+    """A team's services (its size is what the list shows) filtered and sorted by their
+    readiness figure, read whole: the figure moves with time (approvals and waivers run
+    out, checks go stale), so it is computed here, never kept for the organisation."""
+    # In the team's index order (ix_service_team_name): one team's range, not the
+    # organisation's names.
+    rows = db.session.scalars(query.order_by(None).order_by(
+        Service.team_id, Service.name, Service.id).limit(READINESS_LIMIT + 1)).all()
+    if len(rows) > READINESS_LIMIT:
+        notices.append(f"Only the first {READINESS_LIMIT:,} services by name are sorted "
+                       f"and filtered by readiness: narrow the list further.")
+        rows = rows[:READINESS_LIMIT]
+    figures = readiness_of([s.id for s in rows], utcnow())
+    kind = filters.get("readiness")
+    kept = [s for s in rows if kind is None or figures[s.id].kind == kind]
+    if filters.get("sort") == "readiness":
+        kept.sort(key=lambda s: readiness_key(figures[s.id], s.name))
+    pages = max(1, -(-len(kept) // PER_PAGE))
+    if page_number > pages:
+        notices.append(f"There is no page {page_number}; showing the last page, {pages}.")
+        page_number = pages
+    start = (page_number - 1) * PER_PAGE
+    shown = kept[start:start + PER_PAGE]
+    page = service_list.Page(shown, page_number, PER_PAGE, len(kept), False,
+                             start + PER_PAGE < len(kept))
+    return page, {s.id: figures[s.id] for s in shown}
 
 
 def _listed(filters):
@@ -228,6 +280,22 @@ def parse_filters(args):
             filters["tier"] = tier
         else:
             notices.append(f"“{tier}” is not a tier (1, 2 or 3), so every tier is shown.")
+    readiness = args.get("readiness", "").strip()
+    sort = args.get("sort", "").strip()
+    if readiness and readiness not in READINESS_KINDS:
+        notices.append(f"“{readiness}” is not a readiness to filter by, so it is not "
+                       f"applied.")
+    elif readiness:
+        filters["readiness"] = readiness
+    if sort and sort not in ("name", "readiness"):
+        notices.append(f"“{sort}” is not a way to sort (name or readiness): by name.")
+    elif sort == "readiness":
+        filters["sort"] = sort
+    if ("readiness" in filters or "sort" in filters) and "team" not in filters:
+        notices.append("Sorting and filtering by readiness works within one team (the "
+                       "figure is worked out for each service shown): choose a team.")
+        filters.pop("readiness", None)
+        filters.pop("sort", None)
     unreviewed = args.get("unreviewed", "").strip()
     if unreviewed == "1":
         filters["unreviewed"] = "1"

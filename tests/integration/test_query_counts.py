@@ -49,7 +49,8 @@ def build(services):
     make_checklist_version("handoff-readiness", stage="handoff",
                            content=dict(SMALL_CHECKLIST, title="Handoff"))
     make_checklist_version("handback-criteria", stage="handback", content=HANDBACK)
-    # Teams of 40 services or fewer, so a team's pages show as much at every size.
+    # Teams of 40 consecutive services: team-0 and team-1 hold the same services (the
+    # same states, tiers and reviews) at every size, so their pages show as much.
     teams = [Team(slug=f"team-{n}", name=f"Team {n}") for n in range(max(10, services // 40))]
     db.session.add_all(teams)
     db.session.flush()
@@ -59,7 +60,7 @@ def build(services):
     db.session.flush()
     db.session.execute(team_membership.insert(), [
         {"team_id": teams[n % 10].id, "user_id": people[n].id} for n in range(20)])
-    rows = [Service(slug=f"svc-{n}", name=f"Service {n}", team_id=teams[n % len(teams)].id,
+    rows = [Service(slug=f"svc-{n}", name=f"Service {n}", team_id=teams[n // 40 % len(teams)].id,
                     tier=1 + n % 3, state=STATES[n % 4]) for n in range(services)]
     db.session.add_all(rows)
     db.session.flush()
@@ -113,7 +114,7 @@ PAGES = ["/", "/handback-candidates", "/expiring-approvals", "/expiring-waivers"
          "/services/svc-2", "/services/svc-2/hand-back", "/reviews/3", "/reviews/3/export.md",
          "/my-work", "/admin/users", "/admin/teams", "/admin/checklists", "/profile/",
          "/subscriptions/", "/subscriptions/1", "/campaigns/", "/campaigns/1",
-         "/teams/team-1", "/ledger"]
+         "/teams/team-1", "/ledger", "/services/?team=team-1&sort=readiness"]
 API = ["/api/v1/services", "/api/v1/services/svc-2", "/api/v1/services/svc-2/gate",
        "/api/v1/services/svc-2/events", "/api/v1/reviews/3", "/api/v1/handback-candidates",
        "/metrics"]
@@ -232,7 +233,7 @@ def test_every_page_takes_the_same_number_of_statements(make_app, tmp_path):
 FLAT = ["/", "/services/", "/services/?page=2", "/services/?state=ops_managed&tier=1",
         "/services/svc-2", "/reviews/3", "/my-work", "/api/v1/services/svc-2/gate",
         "/subscriptions/", "/subscriptions/1", "/campaigns/", "/campaigns/1",
-        "/teams/team-1"]
+        "/teams/team-1", "/services/?team=team-1&sort=readiness"]
 # Not in FLAT, by design: /ledger sums the load of every Ops-managed service (what it
 # shows, one row each; Ops' 50 % cap bounds how many there are), and the whole lists.
 

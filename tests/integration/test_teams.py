@@ -62,3 +62,33 @@ def test_a_launch_leaning_on_an_expired_waiver_says_so_in_its_readiness(app, cli
     row = page[page.index('href="/services/notify"'):]
     row = row[:row.index("</tr>")]
     assert "a waiver of its approval expired" in row
+
+
+def test_a_teams_services_sort_and_filter_by_readiness(app, client, login):
+    import re
+
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
+          password="demo")
+
+    def listed(query):
+        page = client.get(f"/services/?{query}").get_data(as_text=True)
+        return page, re.findall(r'<th scope="row"><a href="/services/([a-z0-9-]+)">.*?'
+                                r'<td class="readiness readiness-([a-z]+)">', page, re.DOTALL)
+
+    _, by_name = listed("team=payments")
+    page, least_first = listed("team=payments&sort=readiness")
+    assert sorted(by_name) == sorted(least_first)
+    order = ["none", "expired", "review", "approved"]
+    assert [order.index(kind) for _, kind in least_first] == sorted(
+        order.index(kind) for _, kind in least_first)
+    shares = [int(d) / int(t) for d, t in re.findall(r"(\d+) of (\d+) required done", page)]
+    assert shares == sorted(shares) and len(shares) == 3
+    _, in_review = listed("team=payments&readiness=review")
+    assert {kind for _, kind in in_review} == {"review"} and len(in_review) == 3
+    page, everyone = listed("readiness=review&sort=readiness")
+    assert "works within one team" in page and len(everyone) > len(in_review)
+    assert listed("team=payments&readiness=soon")[0].count("is not a readiness") == 1
+    team_page = client.get("/teams/payments").get_data(as_text=True)
+    assert 'href="/services/?team=payments&amp;sort=readiness"' in team_page

@@ -123,6 +123,20 @@ def launch(slug):
     return redirect(url_for("services.show", slug=slug))
 
 
+def _attempt(service, kind, **details):
+    """Make the transition for a form page: {} when it was made (not committed yet),
+    else {field or "form": what is wrong}, with nothing changed."""
+    try:
+        support.transition(service, kind, actor=current_user, **details)
+    except lifecycle.TransitionRefused as exc:
+        db.session.rollback()
+        return {"form": str(exc)}
+    except InvalidInput as exc:
+        db.session.rollback()
+        return {exc.field or "form": str(exc)}
+    return {}
+
+
 def handoff_context(service, formdata=None, errors=None, hours=None):
     """What the hand-off page shows: what a handoff still needs, the pager trials, the
     Ops ledger before and after taking the service (its cost follows the ops-managed
@@ -166,16 +180,9 @@ def hand_off(slug):
     except InvalidInput as exc:
         errors["ops_hours"] = str(exc)
     if not errors:
-        try:
-            support.transition(service, "handoff", actor=current_user,
-                               reason=form.get("reason", ""), ops_hours_estimate=hours,
-                               over_cap_reason=form.get("over_cap_reason", ""))
-        except lifecycle.TransitionRefused as exc:
-            db.session.rollback()
-            errors["form"] = str(exc)
-        except InvalidInput as exc:
-            db.session.rollback()
-            errors[exc.field or "form"] = str(exc)
+        errors = _attempt(service, "handoff", reason=form.get("reason", ""),
+                          ops_hours_estimate=hours,
+                          over_cap_reason=form.get("over_cap_reason", ""))
     if errors:
         return render_template("lifecycle/hand_off.html", **handoff_context(
             service, form, errors, hours)), 422
@@ -283,16 +290,9 @@ def hand_back(slug):
             errors["target_date"] = "Give the date as YYYY-MM-DD."
     return_items = request.form.getlist("return_items")
     if not errors:
-        try:
-            support.transition(service, "handback", actor=current_user, reason=reason,
-                               return_conditions=request.form.get("return_conditions", ""),
-                               return_items=return_items, target_date=target_date)
-        except lifecycle.TransitionRefused as exc:
-            db.session.rollback()
-            errors["form"] = str(exc)
-        except InvalidInput as exc:
-            db.session.rollback()
-            errors[exc.field or "form"] = str(exc)
+        errors = _attempt(service, "handback", reason=reason,
+                          return_conditions=request.form.get("return_conditions", ""),
+                          return_items=return_items, target_date=target_date)
     if errors:
         return render_template("lifecycle/hand_back.html",
                                **handback_context(service, request.form, errors)), 422

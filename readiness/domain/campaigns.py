@@ -5,9 +5,9 @@ progress, the burn-up by day and the deadline reminders. Pure: no Flask, no data
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from .inputs import SLUG_PATTERN, InvalidInput
+from .inputs import SLUG_PATTERN, InvalidInput, day_start
 from .lifecycle import STATES
 
 MAX_TITLE = 200
@@ -80,8 +80,7 @@ def burn_up(scope, approvals, min_version, start: date, end: date):
     first = max(start, end - timedelta(days=MAX_CHART_DAYS - 1))
     days = [first + timedelta(days=n) for n in range((end - first).days + 1)]
     return [(day, sum(is_done(approvals.get(service_id, ()), min_version,
-                              datetime.combine(day + timedelta(days=1), time(), UTC)
-                              - timedelta(microseconds=1))
+                              day_start(day + timedelta(days=1)) - timedelta(microseconds=1))
                       for service_id, _ in scope)) for day in days]
 
 

@@ -3,7 +3,7 @@ emails, links, one-line names and RFC 3339 date-times."""
 
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from urllib.parse import urlsplit
 
 from . import yamlfile
@@ -102,3 +102,9 @@ def parse_rfc3339(text):
         return value if value.tzinfo is UTC else value.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
+
+
+def day_start(day: date) -> datetime:
+    """00:00 UTC of `day`: where a day-dated thing (a waiver's expiry, a trial's end, the
+    end of a day asked about) begins."""
+    return datetime.combine(day, time(), UTC)

@@ -7,9 +7,9 @@ a service's Ops load and the ledger's cap are.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from .inputs import InvalidInput
+from .inputs import InvalidInput, day_start
 
 MIN_TRIAL_DAYS = 7  # a trial lasts at least a week
 TRIAL_COUNTS_FOR = timedelta(days=90)  # a passed trial counts this long after it ended
@@ -22,10 +22,6 @@ MAX_CAPACITY_HOURS = 100_000.0
 MAX_LOAD_HOURS = 10_000.0
 # The fact a service's Ops load is read from (hours of Ops work a week).
 LOAD_FACT = "ops_hours_per_week"
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
 
 
 @dataclass(frozen=True)

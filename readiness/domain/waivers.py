@@ -7,10 +7,10 @@ Pure: no Flask, no database. The one rule of what a waiver does to an item is
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from .inputs import InvalidInput
+from .inputs import InvalidInput, day_start
 
 
 class WaiverState(StrEnum):
@@ -42,7 +42,7 @@ SEPARATION_OF_DUTIES = ("You asked for this waiver, so another consultant must d
 def expires_at(expires_on: date) -> datetime:
     """A waiver holds until the start (00:00 UTC) of its expiry date: "expires on DATE"
     means it no longer holds on that day."""
-    return datetime.combine(expires_on, time(), UTC)
+    return day_start(expires_on)
 
 
 @dataclass(frozen=True)

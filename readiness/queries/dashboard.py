@@ -2,11 +2,12 @@
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from ..domain import charts, lifecycle
+from ..domain.inputs import day_start
 from ..extensions import db
 from ..models import (
     SERVICE_STATES,
@@ -41,7 +42,7 @@ def services_by_state_on(day):
     record: every service created by then starts in development, and each management
     event made by then moves one from its from_state to its to_state. A historical view:
     its cost follows the events and services up to that day, not a kept count."""
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+    end = day_start(day + timedelta(days=1))
     counts = {state: 0 for state in SERVICE_STATES}
     counts["development"] = db.session.scalar(
         select(func.count()).select_from(Service).where(Service.created_at < end))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..domain import pager
+from ..domain.inputs import day_start
 from ..extensions import db
 from ..models import Fact, LatestFact, ManagementEvent, OpsCapacity, PagerTrial, Service
 from .facts import latest_facts
@@ -28,8 +29,8 @@ def trial_pages(trials):
         found[trial.id] = db.session.execute(
             select(Fact.observed_at, Fact.value)
             .where(Fact.service_id == trial.service_id, Fact.name == "pages_per_week",
-                   Fact.observed_at >= pager.day_start(trial.started_on),
-                   Fact.observed_at <= pager.day_start(trial.ended_on))
+                   Fact.observed_at >= day_start(trial.started_on),
+                   Fact.observed_at <= day_start(trial.ended_on))
             .order_by(Fact.observed_at).limit(20)).all()
     return found
 

@@ -4,7 +4,7 @@ record. Each read is of the team's own services: the page costs what the team ho
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..domain import lifecycle, reviews
@@ -47,26 +47,22 @@ def team_view(team, now):
         select(Waiver).where(Waiver.review_id.in_([r.id for r in team_reviews]))
         .options(joinedload(Waiver.review))) if w.in_force or w.state == "requested"),
         key=lambda w: (w.expires_on, w.id))[:SHOWN] if team_reviews else []
-    latest = {}
+    # The team's events, read once: each service's latest (its open return conditions)
+    # and the counts by month and kind (its history).
+    latest, counted = {}, {}
+    year, month = month_starts(now)[0]
+    first = f"{year:04d}-{month:02d}"
     if ids:
         for event in db.session.scalars(
                 select(ManagementEvent).where(ManagementEvent.service_id.in_(ids))
                 .order_by(ManagementEvent.created_at, ManagementEvent.id)):
             latest[event.service_id] = event
+            label = f"{event.created_at:%Y-%m}"
+            if label >= first:
+                kinds = counted.setdefault(label, {})
+                kinds[event.kind] = kinds.get(event.kind, 0) + 1
     returns = [(service, latest[service.id]) for service in by_state["self_managed"]
                if service.id in latest and latest[service.id].kind == "handback"]
-    year, month = month_starts(now)[0]
-    counted = {}
-    if ids:
-        month_of = func.strftime("%Y-%m", ManagementEvent.created_at) \
-            if db.session.get_bind().dialect.name == "sqlite" \
-            else func.to_char(ManagementEvent.created_at, "YYYY-MM")
-        for label, kind, events in db.session.execute(
-                select(month_of, ManagementEvent.kind, func.count())
-                .where(ManagementEvent.service_id.in_(ids),
-                       month_of >= f"{year:04d}-{month:02d}")
-                .group_by(month_of, ManagementEvent.kind)):
-            counted.setdefault(label, {})[kind] = events
     history = [(label, kinds or {}) for label, kinds in _per_month(now, counted)]
     shown = {s: found[:SHOWN] for s, found in by_state.items()}
     ready = readiness_of([s.id for found in shown.values() for s in found

@@ -92,3 +92,29 @@ def test_a_teams_services_sort_and_filter_by_readiness(app, client, login):
     assert listed("team=payments&readiness=soon")[0].count("is not a readiness") == 1
     team_page = client.get("/teams/payments").get_data(as_text=True)
     assert 'href="/services/?team=payments&amp;sort=readiness"' in team_page
+
+
+def test_the_history_counts_the_teams_events_by_month(app, client, login):
+    import re
+
+    from readiness.models import ManagementEvent, Service, Team, utcnow
+    from readiness.queries.dashboard import month_starts
+
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
+          password="demo")
+    page = client.get("/teams/payments").get_data(as_text=True)
+    table = page[page.index('id="history-title"'):]
+    rows = re.findall(r'<th scope="row">[^<]+</th>((?:<td class="num">\d+</td>)+)', table)
+    totals = [sum(int(n) for n in re.findall(r"\d+", row)) for row in rows]
+    year, month = month_starts(utcnow())[0]
+    events = db.session.scalars(select(ManagementEvent).join(Service).join(Team).where(
+        Team.slug == "payments")).all()
+    by_month = {}
+    for event in events:
+        if f"{event.created_at:%Y-%m}" >= f"{year:04d}-{month:02d}":
+            key = f"{event.created_at:%Y-%m}"
+            by_month[key] = by_month.get(key, 0) + 1
+    expected = [by_month.get(f"{y:04d}-{m:02d}", 0) for y, m in month_starts(utcnow())]
+    assert totals == expected and sum(expected) > 0

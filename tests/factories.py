@@ -106,3 +106,15 @@ def make_trial(service, *, ended_days_ago=1, days=7, outcome="passed", actor=Non
     ended = utcnow().date() - timedelta(days=ended_days_ago)
     return record_trial(service, TrialInput(ended - timedelta(days=days), ended, "Lee Navarro",
                                             3, 3, outcome, ""), actor=actor)
+
+
+def on_the_demo_as(login, email):
+    """The demo loaded, and the test client signed in as one of its people."""
+    from sqlalchemy import select
+
+    from readiness.cli.demo import load_demo
+    from readiness.models import User
+
+    load_demo()
+    db.session.commit()
+    login(db.session.scalar(select(User).where(User.email == email)), password="demo")

@@ -61,3 +61,38 @@ def sign_in(page, base, email, password="correct horse"):  # noqa: S107
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for()
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where screenshots go: a temporary folder, or docs/screenshots/ with
+    UPDATE_SCREENSHOTS=1."""
+    folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def demo(live_app):
+    """The demo loaded into the live app; the ids of the reviews the journeys open."""
+    from sqlalchemy import select
+
+    from readiness.cli.demo import load_demo
+    from readiness.extensions import db
+    from readiness.models import Review, Service
+
+    with live_app.app_context():
+        load_demo()
+        db.session.commit()
+
+        def review_of(slug, state):
+            return db.session.scalar(select(Review.id).join(Service).where(
+                Service.slug == slug, Review.state == state))
+
+        return {"draft": review_of("refunds", "draft"),
+                "submitted": review_of("autocomplete", "submitted"),
+                "refunds": review_of("refunds", "draft"),
+                "rereview": review_of("checkout", "draft")}

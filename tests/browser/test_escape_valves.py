@@ -2,43 +2,16 @@
 consultant grants it; a team confirms answers carried into a re-review and reads what
 changed. Screenshots go to docs/screenshots/ with UPDATE_SCREENSHOTS=1."""
 
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from readiness.cli.demo import load_demo
 from readiness.extensions import db
-from readiness.models import Answer, Review, Service, Waiver, utcnow
+from readiness.models import Answer, Waiver, utcnow
 
 from .conftest import sign_in
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def demo(live_app):
-    with live_app.app_context():
-        load_demo()
-        db.session.commit()
-
-        def review_of(slug, state):
-            return db.session.scalar(select(Review.id).join(Service).where(
-                Service.slug == slug, Review.state == state))
-
-        return {"refunds": review_of("refunds", "draft"),
-                "rereview": review_of("checkout", "draft")}
 
 
 def test_a_team_asks_for_a_waiver_and_another_consultant_grants_it(

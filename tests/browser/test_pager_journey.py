@@ -2,35 +2,15 @@
 handoff over the Ops cap, gives the reason, and reads the ledger. Screenshots go to
 docs/screenshots/ with UPDATE_SCREENSHOTS=1."""
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from readiness.cli.demo import load_demo
 from readiness.extensions import db
 from readiness.models import ManagementEvent, PagerTrial, Service, utcnow
 
 from .conftest import sign_in
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def demo(live_app):
-    with live_app.app_context():
-        load_demo()
-        db.session.commit()
 
 
 def test_an_ops_lead_records_a_trial_goes_over_the_cap_with_a_reason_and_reads_the_ledger(

@@ -4,41 +4,9 @@ They go to a temporary folder; with UPDATE_SCREENSHOTS=1 they replace the ones
 in docs/screenshots/.
 """
 
-import os
-from pathlib import Path
-
-import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
-
-from readiness.cli.demo import load_demo
-from readiness.extensions import db
-from readiness.models import Review, Service
 
 from .conftest import sign_in
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def demo(live_app):
-    with live_app.app_context():
-        load_demo()
-        db.session.commit()
-
-        def review_of(slug, state):
-            return db.session.scalar(select(Review.id).join(Service).where(
-                Service.slug == slug, Review.state == state))
-
-        return {"draft": review_of("refunds", "draft"),
-                "submitted": review_of("autocomplete", "submitted")}
 
 
 def test_screenshots_of_the_review_pages(live_server, demo, new_page, shots):

@@ -12,7 +12,7 @@ from readiness.commands.facts import record_facts
 from readiness.domain.facts import FactInput
 from readiness.domain.lifecycle import STATE_LABELS
 from readiness.extensions import db
-from readiness.models import ManagementEvent, Service, User, clock_at, utcnow
+from readiness.models import ManagementEvent, Service, clock_at, utcnow
 
 from ..factories import (
     SMALL_CHECKLIST,
@@ -22,6 +22,7 @@ from ..factories import (
     make_team,
     make_trial,
     make_user,
+    on_the_demo_as,
 )
 
 HANDBACK_CRITERIA = {
@@ -286,13 +287,6 @@ def test_the_dashboard_shows_the_first_entries_and_links_to_the_whole_lists(
 def test_the_whole_lists_need_a_sign_in(client, path):
     response = client.get(path)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
-
-
-def on_the_demo_as(login, email):
-    """The demo loaded, and the test client signed in as one of its people."""
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == email)), password="demo")
 
 
 def section(page, heading_id):

@@ -20,6 +20,7 @@ from ..factories import (
     make_team,
     make_trial,
     make_user,
+    on_the_demo_as,
 )
 
 
@@ -201,25 +202,13 @@ def test_gate_environments_and_break_glass_on_the_api_and_the_cli(
 
 
 def test_handback_candidates_show_their_share_of_the_ops_load(app, client, login):
-    from readiness.cli.demo import load_demo
-    from readiness.models import User
-
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
-          password="demo")
+    on_the_demo_as(login, "lead@example.com")
     page = client.get("/handback-candidates").get_data(as_text=True)
     assert "/services/ledger" in page and "14 h a week, 100 % of Ops' load" in page
 
 
 def test_trials_and_overrides_are_on_the_timeline(app, client, login):
-    from readiness.cli.demo import load_demo
-    from readiness.models import User
-
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "lead@example.com")),
-          password="demo")
+    on_the_demo_as(login, "lead@example.com")
     page = client.get("/services/notify?show=events").get_data(as_text=True)
     assert "Pager trial recorded: failed" in page and "Most pages were a noisy disk" in page
     assert "Gate overridden (break-glass)" in page and "order-email outage" in page

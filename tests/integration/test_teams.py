@@ -3,16 +3,13 @@ conditions, campaign services and history; linked from its services."""
 
 from sqlalchemy import select
 
-from readiness.cli.demo import load_demo
 from readiness.extensions import db
-from readiness.models import User
+
+from ..factories import on_the_demo_as
 
 
 def test_the_team_page_shows_what_the_team_holds(app, client, login):
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
-          password="demo")
+    on_the_demo_as(login, "team@example.com")
     service_page = client.get("/services/checkout").get_data(as_text=True)
     assert '<a href="/teams/payments">Payments</a>' in service_page
     page = client.get("/teams/payments").get_data(as_text=True)
@@ -34,10 +31,7 @@ def test_the_team_page_gives_the_teams_readiness_as_the_service_list_does(
         app, client, login):
     import re
 
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
-          password="demo")
+    on_the_demo_as(login, "team@example.com")
     listing = client.get("/services/?team=payments").get_data(as_text=True)
     cells = dict(re.findall(r'<th scope="row"><a href="/services/([a-z0-9-]+)">.*?'
                             r'<td class="readiness readiness-([a-z]+)">', listing, re.DOTALL))
@@ -54,10 +48,7 @@ def test_the_team_page_gives_the_teams_readiness_as_the_service_list_does(
 
 
 def test_a_launch_leaning_on_an_expired_waiver_says_so_in_its_readiness(app, client, login):
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
-          password="demo")
+    on_the_demo_as(login, "team@example.com")
     page = client.get("/services/?team=payments").get_data(as_text=True)
     row = page[page.index('href="/services/notify"'):]
     row = row[:row.index("</tr>")]
@@ -67,10 +58,7 @@ def test_a_launch_leaning_on_an_expired_waiver_says_so_in_its_readiness(app, cli
 def test_a_teams_services_sort_and_filter_by_readiness(app, client, login):
     import re
 
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
-          password="demo")
+    on_the_demo_as(login, "team@example.com")
 
     def listed(query):
         page = client.get(f"/services/?{query}").get_data(as_text=True)
@@ -100,10 +88,7 @@ def test_the_history_counts_the_teams_events_by_month(app, client, login):
     from readiness.models import ManagementEvent, Service, Team, utcnow
     from readiness.queries.dashboard import month_starts
 
-    load_demo()
-    db.session.commit()
-    login(db.session.scalar(select(User).where(User.email == "team@example.com")),
-          password="demo")
+    on_the_demo_as(login, "team@example.com")
     page = client.get("/teams/payments").get_data(as_text=True)
     table = page[page.index('id="history-title"'):]
     rows = re.findall(r'<th scope="row">[^<]+</th>((?:<td class="num">\d+</td>)+)', table)

@@ -186,16 +186,23 @@ def test_a_granted_waiver_satisfies_its_item_through_submission_approval_and_the
         assert client.get("/api/v1/services/svc/gate", headers=headers).status_code == 200
 
 
-def approved_with_waiver(client, login, w):
+def submitted_with_waiver(client, login, w, **fields):
+    """A review whose failing pager-load check is waived (granted), submitted by the
+    team, who is still signed in."""
     pages(w["service"], 9)
     login(w["owner"])
     review = start(client, w)
     client.post(f"/reviews/{review.id}/answers", data={
         "status-alert-runbooks": "met", "evidence-alert-runbooks": "Linked.",
         "link-alert-runbooks": "https://wiki.example.com/r"})
-    ask(client, review)
+    ask(client, review, **fields)
     waiver = grant_as_consultant(client, login, w)
     client.post(f"/reviews/{review.id}/answers", data={"action": "submit"})
+    return review, waiver
+
+
+def approved_with_waiver(client, login, w):
+    review, waiver = submitted_with_waiver(client, login, w)
     client.post("/logout")
     login(w["consultant"])
     client.post(f"/reviews/{review.id}/decision", data={"verdict": "approve"})
@@ -226,15 +233,8 @@ def test_the_sign_off_freezes_the_waiver_and_altering_it_fails_audit_verify(
 
 def test_an_expired_waiver_keeps_the_sign_off_back(app, client, login):
     w = world()
-    pages(w["service"], 9)
-    login(w["owner"])
-    review = start(client, w)
-    client.post(f"/reviews/{review.id}/answers", data={
-        "status-alert-runbooks": "met", "evidence-alert-runbooks": "Linked.",
-        "link-alert-runbooks": "https://wiki.example.com/r"})
-    ask(client, review, expires_on=(utcnow().date() + timedelta(days=2)).isoformat())
-    waiver = grant_as_consultant(client, login, w)
-    client.post(f"/reviews/{review.id}/answers", data={"action": "submit"})
+    review, waiver = submitted_with_waiver(
+        client, login, w, expires_on=(utcnow().date() + timedelta(days=2)).isoformat())
     client.post("/logout")
     login(w["mc"])
     with clock_at(utcnow() + timedelta(days=3)):

@@ -318,12 +318,6 @@ def allowed_window(situation):
     return approval.approved_at, approval.holds_until() or FOREVER
 
 
-def allowed_until(situation):
-    """The end of allowed_window, or None."""
-    window = allowed_window(situation)
-    return None if window is None else window[1]
-
-
 def available(situation):
     """Each transition legal from this state, with its outcome (allowed, or what is missing)."""
     return {transition: check(transition, situation)
@@ -363,9 +357,6 @@ class GateAnswer:
     passes: bool
     advisory: bool
     overridden: bool
-
-
-GATE_MODES = ("enforce", "advisory")
 
 
 def gate_answer(decision, mode, has_override):

@@ -33,8 +33,8 @@ def ready_for(transition, now, limit=None):
     Worklist: the first `limit` (all when None), the approval that runs out soonest
     first.
 
-    Each service keeps until when its next move is allowed on its approval
-    (commands.worklists, decided by domain.lifecycle.allowed_until, as for the button on
+    Each service keeps from and until when its next move is allowed on its approval
+    (commands.worklists, decided by domain.lifecycle.allowed_window, as for the button on
     the service page), so the list is a range of ix_service_ready.
     """
     waiting = (select(Service.slug, Service.name, Team.name.label("team"), Review.id,

@@ -312,21 +312,17 @@ def test_waivers_in_force_follow_approvals_and_retirement(app):
     pages(w["service"], 1)
     pages(other, 1)
 
-    def approve(service, days, *, grant=True):
+    def approve(service, days):
         review = start_review(service, w["version"], actor=w["owner"])
         db.session.flush()
         from readiness.commands.reviews import AnswerInput, save_answers
         save_answers(review, {"alert-runbooks": AnswerInput("met", "ok", "https://x.example")},
                      actor=w["owner"])
         confirm_answers(review, ["alert-runbooks", "pager-load"], actor=w["owner"])
-        if grant:
-            waiver = ask_for(review, actor=w["owner"], item_id="pager-load", reason="r",
-                             control="c",
-                             expires_on=(utcnow().date() + timedelta(days=days)).isoformat())
-            decide_waiver(waiver, actor=w["consultant"], verdict="grant", comment="")
-        else:
-            save_answers(review, {"pager-load": AnswerInput("met", "ok", None)},
-                         actor=w["owner"])
+        waiver = ask_for(review, actor=w["owner"], item_id="pager-load", reason="r",
+                         control="c",
+                         expires_on=(utcnow().date() + timedelta(days=days)).isoformat())
+        decide_waiver(waiver, actor=w["consultant"], verdict="grant", comment="")
         submit_review(review, actor=w["owner"])
         decide_review(review, actor=w["consultant"], verdict="approve", comment="",
                       item_comments={})

@@ -175,7 +175,7 @@ def test_an_expired_approval_is_named_before_its_waivers():
 def test_a_launch_may_be_made_until_the_first_waiver_expires(terms, until):
     situation = lifecycle.Situation(state="development", now=NOW,
                                     launch_approval=approval(*terms))
-    assert lifecycle.allowed_until(situation) == until
+    assert lifecycle.allowed_window(situation)[1] == until
     later = lifecycle.Situation(state="development", now=until, actor_is_ops_lead=True,
                                 launch_approval=approval(*terms))
     outcome = lifecycle.check("launch", later)

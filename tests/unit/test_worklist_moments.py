@@ -1,6 +1,6 @@
 """The moments kept for the worklists answer as the rules they stand for, at every
 moment: domain.checklists.failing_from against evaluate_check, and
-domain.lifecycle.allowed_until against check."""
+domain.lifecycle.allowed_window against check."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -40,17 +40,20 @@ approvals = st.one_of(st.none(), st.builds(
 
 @given(st.sampled_from(lifecycle.STATES), approvals, approvals,
        st.one_of(st.none(), moments), st.lists(moments, min_size=1, max_size=5))
-def test_allowed_until_says_until_when_a_lead_may_move_it(state, launch, handoff,
-                                                          handback_at, nows):
+def test_allowed_window_says_when_a_lead_may_move_it(state, launch, handoff,
+                                                     handback_at, nows):
     found = lifecycle.Situation(state=state, now=None, launch_approval=launch,
                                 handoff_approval=handoff, last_handback_at=handback_at)
-    until = lifecycle.allowed_until(found)
+    window = lifecycle.allowed_window(found)
+    until = None if window is None else window[1]
     move = lifecycle.NEXT_ON_APPROVAL.get(state)
     approval = {"launch": launch, "handoff": handoff}.get(move)
     edges = [] if approval is None or approval.expires_at() is None else [
         approval.expires_at() + timedelta(microseconds=d) for d in (-1, 0, 1)]
     for now in [*nows, *edges]:
+        if approval is not None and now < approval.approved_at:
+            continue  # a moment before the approval it is about is never asked
         allowed = move is not None and lifecycle.check(move, lifecycle.Situation(
             state=state, now=now, actor_is_ops_lead=True, launch_approval=launch,
             handoff_approval=handoff, last_handback_at=handback_at)).allowed
-        assert allowed == (until is not None and now < until), now
+        assert allowed == (until is not None and window[0] <= now < until), now

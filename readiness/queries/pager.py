@@ -14,11 +14,11 @@ from ..models import Fact, LatestFact, ManagementEvent, OpsCapacity, PagerTrial,
 from .facts import latest_facts
 
 
-def trials_of(service_id):
-    """The service's pager trials, latest first."""
-    return db.session.scalars(select(PagerTrial).where(PagerTrial.service_id == service_id)
-                              .order_by(PagerTrial.ended_on.desc(), PagerTrial.id.desc())
-                              ).all()
+def trials_of(service_id, limit=None):
+    """The service's pager trials, latest first (the first `limit`, when given)."""
+    latest = (select(PagerTrial).where(PagerTrial.service_id == service_id)
+              .order_by(PagerTrial.ended_on.desc(), PagerTrial.id.desc()))
+    return db.session.scalars(latest if limit is None else latest.limit(limit)).all()
 
 
 def trial_pages(trials):

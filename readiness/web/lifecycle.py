@@ -78,7 +78,7 @@ def support_panel(service, user):
     return {
         "gate": found.decision, "override": found.override,
         "can_hand_off": permissions.can_accept_handoff(user),
-        "trials": trials_of(service.id)[:10] if service.state != "development" else [],
+        "trials": trials_of(service.id, 10) if service.state != "development" else [],
         "launch_approval": situation.launch_approval,
         "last_event": situations.last_event(service.id),
         "return_conditions": situations.open_return_conditions(service),

@@ -72,10 +72,11 @@ def _fill(connection):
     for service_id, state in connection.execute(sa.select(service.c.id, service.c.state)):
         failing = (checklists.failing_from(checks, facts.get(service_id, {}))
                    if state == 'ops_managed' else None)
-        ready = lifecycle.allowed_until(lifecycle.Situation(
+        window = lifecycle.allowed_window(lifecycle.Situation(
             state=state, now=None, launch_approval=approvals.get((service_id, 'launch')),
             handoff_approval=approvals.get((service_id, 'handoff')),
             last_handback_at=handbacks.get(service_id)))
+        ready = window[1] if window is not None else None
         if failing is not None or ready is not None:
             rows.append({'id_': service_id, 'failing': failing, 'ready': ready})
     if rows:
